@@ -1,0 +1,64 @@
+"""Building blocks shared by the architectures, so no architecture repeats another.
+
+Every generator takes [z, labels] and every discriminator [images, labels]
+(compare_gan's one call signature); unconditional models simply ignore labels.
+"""
+
+import keras
+from keras import layers
+
+LEAK = 0.2  # LeakyReLU slope of Radford et al. 2015, used by every discriminator here
+
+
+def generator_inputs(latent_dim):
+    """Inputs of every generator: a noise vector and an integer label."""
+    return keras.Input((latent_dim,), name="z"), keras.Input((), dtype="int32", name="labels")
+
+
+def discriminator_inputs(image_shape):
+    """Inputs of every discriminator: an image in [-1, 1] and an integer label."""
+    return keras.Input(image_shape, name="images"), keras.Input((), dtype="int32", name="labels")
+
+
+def seed_grid(x, image_shape, filters, upsamplings=2, activation="relu"):
+    """Dense projection of a vector to the smallest feature map, (H/2^k, W/2^k, filters)."""
+    height, width = image_shape[0] >> upsamplings, image_shape[1] >> upsamplings
+    x = layers.Dense(height * width * filters, use_bias=False)(x)  # BN makes the bias redundant
+    x = layers.BatchNormalization()(x)
+    x = layers.Activation(activation)(x)
+    return layers.Reshape((height, width, filters))(x)
+
+
+def up_block(x, filters, kernel_size, strides=2, activation="relu"):
+    """Transposed convolution, batch norm, activation: doubles the size when strides=2."""
+    x = layers.Conv2DTranspose(filters, kernel_size, strides, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    return layers.Activation(activation)(x)
+
+
+def to_image(x, channels, kernel_size):
+    """Last upsampling to the image itself, squashed into [-1, 1] by tanh."""
+    return layers.Conv2DTranspose(
+        channels, kernel_size, strides=2, padding="same", activation="tanh", dtype="float32"
+    )(x)
+
+
+def down_block(x, filters, kernel_size, dropout=0.0):
+    """Strided convolution and LeakyReLU (no normalization: safe for a WGAN-GP critic)."""
+    x = layers.Conv2D(filters, kernel_size, strides=2, padding="same")(x)
+    x = layers.LeakyReLU(LEAK)(x)
+    return layers.Dropout(dropout)(x) if dropout else x
+
+
+def with_label_embedding(z, labels, num_classes, dim):
+    """Concatenates a learned label embedding to the noise vector (Mirza & Osindero 2014)."""
+    embedded = layers.Embedding(num_classes, dim)(labels)
+    return layers.Concatenate()([z, embedded])
+
+
+def projection_logits(features, labels, num_classes):
+    """Logits of a projection discriminator (Miyato & Koyama 2018): psi(h) + <embed(y), h>."""
+    unconditional = layers.Dense(1, dtype="float32")(features)
+    embedded = layers.Embedding(num_classes, features.shape[-1])(labels)
+    projection = layers.Dot(axes=1)([embedded, features])
+    return layers.Add(dtype="float32")([unconditional, projection])

@@ -1,0 +1,32 @@
+"""WGAN-GP (Gulrajani et al. 2017): Wasserstein loss, gradient penalty, a critic without BatchNorm."""
+
+import keras
+from keras import layers
+
+from cgan.architectures import blocks
+from cgan.registry import register
+
+
+@register(
+    "wgan_gp",
+    conditional=False,
+    loss="wasserstein",
+    gradient_penalty=10.0,  # lambda of the paper
+    critic_steps=5,  # n_critic of the paper
+    learning_rate=1e-4,
+    beta_1=0.5,
+    beta_2=0.9,  # the paper's Adam settings
+)
+def build(image_shape, latent_dim, num_classes):
+    """DCGAN-style generator; critic of strided convolutions with no normalization."""
+    z, labels = blocks.generator_inputs(latent_dim)
+    x = blocks.seed_grid(z, image_shape, 128)
+    x = blocks.up_block(x, 64, 4)
+    generator = keras.Model([z, labels], blocks.to_image(x, image_shape[-1], 4), name="wgan_gp_generator")
+
+    images, labels = blocks.discriminator_inputs(image_shape)
+    x = blocks.down_block(images, 64, 4)
+    x = blocks.down_block(x, 128, 4)
+    logits = layers.Dense(1, dtype="float32")(layers.Flatten()(x))
+    critic = keras.Model([images, labels], logits, name="wgan_gp_critic")
+    return generator, critic

@@ -1,0 +1,103 @@
+"""The frozen configuration: flags are parsed into it once, and the library reads only it."""
+
+import dataclasses
+import os
+from typing import Optional
+
+from cgan import registry
+from cgan.errors import CganError
+
+MODES = ("train", "generate")
+MNIST_DIR_ENV = "CGAN_MNIST_DIR"  # folder of the four original MNIST .gz files, for offline use
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Everything a run needs. None means "the architecture's recipe decides"."""
+
+    arch: str = "cgan"
+    mode: str = "train"
+    digit: Optional[int] = None  # draw only this digit (and train on it, if unconditional)
+    epochs: int = 12  # ~6 minutes for cgan on a 2-core CPU; see README "Defaults"
+    steps: Optional[int] = None  # a step budget that overrides epochs, for quick runs
+    batch_size: int = 64  # small batches give more updates per second on a CPU
+    latent_dim: int = 64  # plenty for ten digit classes; 100 (DCGAN) buys nothing on MNIST
+    learning_rate: Optional[float] = None
+    loss: Optional[str] = None
+    critic_steps: Optional[int] = None
+    gradient_penalty: Optional[float] = None
+    ema: Optional[float] = None
+    seed: int = 0
+    output_dir: Optional[str] = None  # default runs/<arch>[-digit<k>]
+    mnist_dir: Optional[str] = None  # default $CGAN_MNIST_DIR, else download through tfds
+    data_dir: Optional[str] = None  # where tfds keeps prepared datasets; default tfds' own
+    num_samples: int = 100  # images drawn in generate mode (a 10x10 grid)
+    export: Optional[str] = None  # generate mode: write the samples to this .npz
+    log_every: int = 50  # steps between rows of history.csv and TensorBoard points
+
+    def __post_init__(self):
+        architecture = registry.get(self.arch)  # unknown names fail here, listing known ones
+        if self.mode not in MODES:
+            raise CganError(f"--mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.digit is not None and not 0 <= self.digit <= 9:
+            raise CganError(f"--digit must be between 0 and 9, got {self.digit}")
+        for name in ("epochs", "batch_size", "latent_dim", "num_samples", "log_every"):
+            if getattr(self, name) <= 0:
+                raise CganError(f"--{name} must be positive, got {getattr(self, name)}")
+        for name in ("steps", "critic_steps"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                raise CganError(f"--{name} must be positive, got {getattr(self, name)}")
+        if self.learning_rate is not None and not self.learning_rate > 0:
+            raise CganError(f"--learning_rate must be positive, got {self.learning_rate}")
+        if self.ema is not None and not 0 <= self.ema < 1:
+            raise CganError(f"--ema must be in [0, 1), got {self.ema}")
+        if self.gradient_penalty is not None and self.gradient_penalty < 0:
+            raise CganError(f"--gradient_penalty must be >= 0, got {self.gradient_penalty}")
+        if self.loss is not None:
+            from cgan.losses import get_loss  # imported late: keeps config free of TensorFlow
+
+            get_loss(self.loss)
+        if (
+            architecture.recipe.conditional
+            and self.export
+            and self.digit is None
+            and self.num_samples % 10
+        ):
+            raise CganError(
+                f"--num_samples must be a multiple of 10 to export all ten digits, got {self.num_samples}"
+            )
+        if self.export is not None and not self.export.endswith(".npz"):
+            raise CganError(f"--export must name an .npz file, got {self.export!r}")
+
+    @property
+    def recipe(self) -> registry.Recipe:
+        """The architecture's training recipe with this config's overrides applied."""
+        overrides = {
+            name: getattr(self, name)
+            for name in ("learning_rate", "loss", "critic_steps", "gradient_penalty", "ema")
+            if getattr(self, name) is not None
+        }
+        return dataclasses.replace(registry.get(self.arch).recipe, **overrides)
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the architecture draws the digit it is asked for."""
+        return registry.get(self.arch).recipe.conditional
+
+    @property
+    def train_digit(self) -> Optional[int]:
+        """The digit the training data is restricted to: only for unconditional models."""
+        return None if self.conditional else self.digit
+
+    @property
+    def run_dir(self) -> str:
+        """Where the run lives: one folder per conditional model, one per digit otherwise."""
+        if self.output_dir:
+            return self.output_dir
+        suffix = "" if self.train_digit is None else f"-digit{self.train_digit}"
+        return os.path.join("runs", self.arch + suffix)
+
+    @property
+    def resolved_mnist_dir(self) -> Optional[str]:
+        """The --mnist_dir flag, else the CGAN_MNIST_DIR environment variable, else None."""
+        return self.mnist_dir or os.environ.get(MNIST_DIR_ENV) or None

@@ -1,0 +1,103 @@
+"""MNIST through tensorflow-datasets, as (image in [-1, 1], label) batches."""
+
+import os
+import socket
+import urllib.parse
+
+import numpy as np
+import tensorflow as tf
+
+from cgan.errors import CganError
+
+MNIST_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+IMAGE_SHAPE = (28, 28, 1)
+NUM_CLASSES = 10
+HOW_TO_SUPPLY = (
+    "put the four original MNIST files ({}) in a folder and pass --mnist_dir DIR "
+    "or set CGAN_MNIST_DIR".format(", ".join(MNIST_FILES))
+)
+
+
+def _check_manual_dir(mnist_dir):
+    if not os.path.isdir(mnist_dir):
+        raise CganError(f"--mnist_dir {mnist_dir!r} is not a readable folder; {HOW_TO_SUPPLY}")
+    for name in MNIST_FILES:
+        path = os.path.join(mnist_dir, name)
+        if not os.access(path, os.R_OK):
+            raise CganError(f"MNIST file {path!r} is missing or unreadable; {HOW_TO_SUPPLY}")
+
+
+def _can_reach(url, timeout=5.0):
+    """True when the host of `url` answers: tfds would otherwise retry for minutes offline."""
+    host = urllib.parse.urlparse(url).hostname
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def _prepared_builder(mnist_dir=None, data_dir=None):
+    """A tfds MNIST builder whose data is prepared, from local files or by download."""
+    import tensorflow_datasets as tfds
+    from tensorflow_datasets.image_classification import mnist as tfds_mnist
+
+    if mnist_dir:
+        _check_manual_dir(mnist_dir)  # even when prepared: a wrong flag should not pass silently
+    builder = tfds.builder("mnist", data_dir=data_dir)
+    if builder.is_prepared():
+        return builder
+    if not mnist_dir and not _can_reach(tfds_mnist._MNIST_URL):
+        raise CganError(f"MNIST is not prepared and cannot be downloaded (no network); {HOW_TO_SUPPLY}")
+    config = tfds.download.DownloadConfig(manual_dir=mnist_dir)
+    try:
+        builder.download_and_prepare(download_config=config)
+    except tfds.download.NonMatchingChecksumError as error:
+        bad = str(error).split("Artifact ")[-1].split(",")[0]
+        raise CganError(
+            f"an MNIST file fails its checksum ({bad}); replace it with the original; {HOW_TO_SUPPLY}"
+        ) from None
+    except (OSError, ValueError) as error:  # corrupt gzip, truncated IDX file, failed download
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CganError(f"could not prepare MNIST: {first_line}; {HOW_TO_SUPPLY}") from None
+    return builder
+
+
+def load_arrays(split="train", mnist_dir=None, data_dir=None, digit=None):
+    """MNIST `split` as numpy arrays: images uint8 (N, 28, 28, 1) and labels int32 (N,)."""
+    builder = _prepared_builder(mnist_dir, data_dir)
+    images, labels = builder.as_dataset(split=split, batch_size=-1, as_supervised=True)
+    images, labels = images.numpy(), labels.numpy().astype(np.int32)
+    if digit is not None:
+        keep = labels == digit
+        images, labels = images[keep], labels[keep]
+    return images, labels
+
+
+def to_unit_range(images):
+    """uint8 pixels [0, 255] -> float32 in [-1, 1], the range of a tanh generator."""
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def to_uint8(images):
+    """Generator output in [-1, 1] -> uint8 pixels, clipped."""
+    return np.clip(np.rint((np.asarray(images) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def training_dataset(images, labels, global_batch_size, seed):
+    """Shuffled, endlessly repeated (image, label) batches with the remainder dropped.
+
+    All of MNIST fits in memory (47 MB of uint8), so there is no file reading and
+    no Python work per step; scaling to [-1, 1] runs once per batch, vectorized.
+    """
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels)).cache()
+    dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.repeat()
+    dataset = dataset.batch(global_batch_size, drop_remainder=True)
+    dataset = dataset.map(lambda x, y: (to_unit_range(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,26 @@
+"""history.csv: one row per logging interval, kept consistent across resumes."""
+
+import csv
+import os
+
+COLUMNS = ("step", "epoch", "images_seen", "seconds", "d_loss", "d_accuracy", "g_loss")
+
+
+class History:
+    """Appends rows to a CSV; on resume, drops rows logged after the restored step."""
+
+    def __init__(self, path, resume_step):
+        self.path = path
+        rows = []
+        if os.path.exists(path):
+            with open(path, newline="") as f:
+                rows = [row for row in csv.DictReader(f) if int(row["step"]) <= resume_step]
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    def append(self, row):
+        """Adds one row (a dict with the COLUMNS keys; a missing value is left empty)."""
+        with open(self.path, "a", newline="") as f:
+            csv.DictWriter(f, COLUMNS).writerow({name: row.get(name, "") for name in COLUMNS})

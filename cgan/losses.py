@@ -1,0 +1,83 @@
+"""Adversarial losses as pure functions of discriminator logits, selected by name.
+
+Every function returns one value per example (shape (B,)); the trainer sums and
+divides by the global batch, so the same code is right on any number of replicas.
+"""
+
+import dataclasses
+from typing import Callable
+
+import tensorflow as tf
+
+from cgan.errors import CganError
+
+
+@dataclasses.dataclass(frozen=True)
+class AdversarialLoss:
+    """A discriminator loss and its generator loss, both (real/fake logits) -> (B,)."""
+
+    discriminator: Callable
+    generator: Callable
+    has_accuracy: bool  # do logit signs mean real/fake? (not for a Wasserstein critic)
+
+
+def _flat(logits):
+    return tf.reshape(logits, [-1])
+
+
+def bce_discriminator(real_logits, fake_logits):
+    """Binary cross-entropy on logits: -log D(x) - log(1 - D(G(z)))."""
+    return tf.nn.softplus(-_flat(real_logits)) + tf.nn.softplus(_flat(fake_logits))
+
+
+def bce_generator(fake_logits):
+    """Non-saturating generator loss of Goodfellow et al. 2014: -log D(G(z))."""
+    return tf.nn.softplus(-_flat(fake_logits))
+
+
+def hinge_discriminator(real_logits, fake_logits):
+    """Hinge loss (Lim & Ye 2017, Miyato et al. 2018)."""
+    return tf.nn.relu(1.0 - _flat(real_logits)) + tf.nn.relu(1.0 + _flat(fake_logits))
+
+
+def wasserstein_discriminator(real_logits, fake_logits):
+    """Critic loss of Arjovsky et al. 2017: E[C(G(z))] - E[C(x)]."""
+    return _flat(fake_logits) - _flat(real_logits)
+
+
+def wasserstein_generator(fake_logits):
+    """-E[C(G(z))]; also the generator side of the hinge loss."""
+    return -_flat(fake_logits)
+
+
+LOSSES = {
+    "bce": AdversarialLoss(bce_discriminator, bce_generator, has_accuracy=True),
+    "hinge": AdversarialLoss(hinge_discriminator, wasserstein_generator, has_accuracy=True),
+    "wasserstein": AdversarialLoss(
+        wasserstein_discriminator, wasserstein_generator, has_accuracy=False
+    ),
+}
+
+
+def get_loss(name: str) -> AdversarialLoss:
+    """The loss registered under `name`; an unknown name lists the known ones."""
+    try:
+        return LOSSES[name]
+    except KeyError:
+        raise CganError(f"unknown loss {name!r}; known: {', '.join(sorted(LOSSES))}") from None
+
+
+def gradient_penalty(discriminator, real, fake, labels):
+    """WGAN-GP penalty (Gulrajani et al. 2017): (||grad D(x_hat)|| - 1)^2 per example.
+
+    x_hat lies on the line between a real and a fake image, with one weight drawn
+    uniformly from [0, 1] per example (not per pixel, not normal).
+    """
+    weight = tf.random.uniform([tf.shape(real)[0], 1, 1, 1], 0.0, 1.0)
+    interpolates = weight * real + (1.0 - weight) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(interpolates)
+        logits = discriminator([interpolates, labels], training=True)
+    grads = tape.gradient(logits, interpolates)
+    norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
+    return tf.square(norms - 1.0)

@@ -1,0 +1,59 @@
+"""A tiny decorator registry: architectures register themselves by name."""
+
+import dataclasses
+from typing import Callable
+
+from cgan.errors import CganError
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How an architecture wants to be trained; every field can be overridden in Config."""
+
+    conditional: bool  # does the generator draw the digit it is asked for?
+    loss: str = "bce"  # name of an adversarial loss in cgan.losses.LOSSES
+    gradient_penalty: float = 0.0  # WGAN-GP weight; 0 switches the penalty off
+    critic_steps: int = 1  # discriminator updates per generator update
+    learning_rate: float = 2e-4  # Radford et al. 2015 (DCGAN)
+    beta_1: float = 0.5  # Radford et al. 2015: 0.9 makes GAN training oscillate
+    beta_2: float = 0.999  # Adam's default
+    ema: float = 0.0  # generator weight averaging decay; 0 disables it
+
+
+@dataclasses.dataclass(frozen=True)
+class Architecture:
+    """A registered architecture: its builder and its training recipe."""
+
+    name: str
+    build: Callable  # (image_shape, latent_dim, num_classes) -> (generator, discriminator)
+    recipe: Recipe
+
+
+_REGISTRY: dict[str, Architecture] = {}
+
+
+def register(name: str, **recipe) -> Callable:
+    """Decorator: registers `build(image_shape, latent_dim, num_classes)` under `name`."""
+
+    def decorate(build: Callable) -> Callable:
+        if name in _REGISTRY:
+            raise KeyError(f"architecture {name!r} is already registered")
+        _REGISTRY[name] = Architecture(name, build, Recipe(**recipe))
+        return build
+
+    return decorate
+
+
+def names() -> list[str]:
+    """The registered architecture names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get(name: str) -> Architecture:
+    """The architecture registered under `name`; an unknown name lists the known ones."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise CganError(
+            f"unknown architecture {name!r}; registered: {', '.join(names())}"
+        ) from None

@@ -1,0 +1,261 @@
+"""The library behind run.py: train a registered architecture, draw and export samples.
+
+Everything here takes a frozen Config; nothing reads flags.
+"""
+
+import dataclasses
+import json
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from cgan import data, registry
+from cgan.distribute import make_strategy
+from cgan.errors import CganError
+from cgan.files import atomic_path
+from cgan.history import History
+from cgan.plotting import save_grid, save_history_plot
+from cgan.trainer import GANTrainer
+
+GRID_SIDE = 10  # grids are 10 x 10: for a conditional model, row k shows digit k
+
+
+class RunFiles:
+    """The names of everything a run writes in its output folder."""
+
+    def __init__(self, run_dir):
+        self.dir = run_dir
+        self.config = os.path.join(run_dir, "run.json")
+        self.checkpoints = os.path.join(run_dir, "checkpoints")
+        self.generator = os.path.join(run_dir, "generator.keras")
+        self.history = os.path.join(run_dir, "history.csv")
+        self.history_plot = os.path.join(run_dir, "losses.png")
+        self.tensorboard = os.path.join(run_dir, "tensorboard")
+
+    def epoch_grid(self, epoch):
+        return os.path.join(self.dir, f"image_at_epoch_{epoch:04d}.png")
+
+    def final_grid(self, digit):
+        return os.path.join(self.dir, "digits.png" if digit is None else f"digit_{digit}.png")
+
+    def saved_config(self):
+        """The config the run was started with, or None for a new run."""
+        if not os.path.exists(self.config):
+            return None
+        with open(self.config) as f:
+            return json.load(f)
+
+
+SHAPE_FIELDS = ("arch", "latent_dim")  # a checkpoint only fits models built with these
+
+
+def _check_same_model(config, files):
+    saved = files.saved_config()
+    if saved is None:
+        return
+    for name in SHAPE_FIELDS:
+        if saved.get(name) != getattr(config, name):
+            raise CganError(
+                f"{files.dir} holds a run with {name}={saved.get(name)!r}, not {getattr(config, name)!r}; "
+                "choose another --output_dir"
+            )
+    if saved.get("train_digit") != config.train_digit:
+        raise CganError(
+            f"{files.dir} holds a model trained on digit {saved.get('train_digit')}, "
+            f"not {config.train_digit}; choose another --output_dir"
+        )
+
+
+def build_trainer(config, strategy):
+    """Builds the architecture's two networks and the shared trainer under `strategy`."""
+    architecture = registry.get(config.arch)
+    with strategy.scope():
+        generator, discriminator = architecture.build(
+            data.IMAGE_SHAPE, config.latent_dim, data.NUM_CLASSES
+        )
+    return GANTrainer(
+        generator,
+        discriminator,
+        config.recipe,
+        global_batch_size=config.batch_size,
+        strategy=strategy,
+    )
+
+
+def grid_inputs(config, digit, count=GRID_SIDE * GRID_SIDE):
+    """Fixed noise and labels for a grid: the same for every epoch and every resume.
+
+    Conditional, all digits: row k is digit k and each column keeps one noise
+    vector, so style is held across digits. Otherwise `count` distinct samples.
+    """
+    rng = np.random.default_rng(config.seed)
+    if config.conditional and digit is None:
+        columns = count // data.NUM_CLASSES
+        noise = np.tile(rng.standard_normal((columns, config.latent_dim)), (data.NUM_CLASSES, 1))
+        labels = np.repeat(np.arange(data.NUM_CLASSES), columns)
+    else:
+        noise = rng.standard_normal((count, config.latent_dim))
+        labels = np.full(count, digit if digit is not None else 0)
+    return noise.astype(np.float32), labels.astype(np.int32)
+
+
+def draw(generator, noise, labels, batch_size=500):
+    """Runs the generator in inference mode; returns uint8 images (N, H, W, C)."""
+    images = [
+        generator([noise[i : i + batch_size], labels[i : i + batch_size]], training=False)
+        for i in range(0, len(noise), batch_size)
+    ]
+    return data.to_uint8(np.concatenate(images))
+
+
+def _grid_rows(count):
+    return GRID_SIDE if count % GRID_SIDE == 0 else 1
+
+
+def save_requested_grid(config, generator, files):
+    """Draws the grid the user asked for (one digit, or all ten) and returns its path."""
+    noise, labels = grid_inputs(config, config.digit, config.num_samples)
+    path = files.final_grid(config.digit if config.conditional else None)
+    save_grid(draw(generator, noise, labels), _grid_rows(len(noise)), path)
+    return path
+
+
+def train(config):
+    """Trains (or resumes, or reuses) the run in config.run_dir, then draws the requested grid.
+
+    Returns the path of the grid. A finished run is not retrained: only drawn from.
+    """
+    files = RunFiles(config.run_dir)
+    _check_same_model(config, files)
+    keras.utils.set_random_seed(config.seed)
+    strategy = make_strategy()
+    trainer = build_trainer(config, strategy)
+    seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="seconds")
+    manager = tf.train.CheckpointManager(
+        trainer.checkpoint(seconds=seconds), files.checkpoints, max_to_keep=3
+    )
+    if manager.latest_checkpoint:
+        _restore(manager)
+
+    images, labels = data.load_arrays(
+        "train", config.resolved_mnist_dir, config.data_dir, digit=config.train_digit
+    )
+    images_per_step = config.batch_size * trainer.recipe.critic_steps
+    steps_per_epoch = len(images) // images_per_step
+    if steps_per_epoch == 0:
+        raise CganError(f"--batch_size {config.batch_size} is larger than the {len(images)} training images")
+    total_steps = config.steps or config.epochs * steps_per_epoch
+
+    if int(trainer.step) < total_steps:
+        os.makedirs(files.dir, exist_ok=True)
+        with atomic_path(files.config) as tmp, open(tmp, "w") as f:
+            json.dump(dict(dataclasses.asdict(config), train_digit=config.train_digit), f, indent=2)
+        dataset = data.training_dataset(images, labels, images_per_step, config.seed)
+        iterator = iter(strategy.experimental_distribute_dataset(dataset))
+        _train_loop(config, trainer, iterator, manager, files, seconds, steps_per_epoch, total_steps)
+        trainer.sampler.save(files.generator)
+        save_history_plot(files.history, files.history_plot)
+    elif not os.path.exists(files.generator):
+        trainer.sampler.save(files.generator)
+    return save_requested_grid(config, trainer.sampler, files)
+
+
+def _restore(manager):
+    try:
+        manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    except (tf.errors.OpError, AssertionError, ValueError) as error:
+        raise CganError(
+            f"cannot resume from {manager.latest_checkpoint}: {str(error).splitlines()[0]}"
+        ) from None
+
+
+def _train_loop(config, trainer, iterator, manager, files, seconds, steps_per_epoch, total_steps):
+    """Runs steps until total_steps, writing history, TensorBoard, grids and checkpoints."""
+    images_per_step = config.batch_size * trainer.recipe.critic_steps
+    noise, labels = grid_inputs(config, None if config.conditional else config.train_digit)
+    step = int(trainer.step)
+    history = History(files.history, resume_step=step)
+    writer = tf.summary.create_file_writer(files.tensorboard)
+    num_epochs = -(-total_steps // steps_per_epoch)
+    start, start_seconds = time.time(), float(seconds.numpy())
+    while step < total_steps:
+        epoch = step // steps_per_epoch + 1
+        epoch_end = min(epoch * steps_per_epoch, total_steps)
+        print(f"Epoch {epoch}/{num_epochs}")
+        progress = keras.utils.Progbar(epoch_end - (epoch - 1) * steps_per_epoch)
+        progress.update(step - (epoch - 1) * steps_per_epoch)
+        interval = []
+        while step < epoch_end:
+            metrics = {k: float(v) for k, v in trainer.train_step(iterator).items()}
+            step += 1
+            interval.append(metrics)
+            progress.update(step - (epoch - 1) * steps_per_epoch, list(metrics.items()))
+            if step % config.log_every == 0 or step == epoch_end:
+                seconds.assign(start_seconds + time.time() - start)
+                means = {k: float(np.mean([m[k] for m in interval])) for k in interval[0]}
+                row = dict(
+                    means,
+                    step=step,
+                    epoch=epoch,
+                    images_seen=step * images_per_step,
+                    seconds=round(float(seconds.numpy()), 2),
+                )
+                history.append(row)
+                with writer.as_default(step=step):
+                    for name, value in means.items():
+                        tf.summary.scalar(name, value)
+                interval = []
+        save_grid(draw(trainer.sampler, noise, labels), GRID_SIDE, files.epoch_grid(epoch))
+        manager.save(checkpoint_number=step)
+    writer.flush()
+
+
+def load_generator(config):
+    """The exported generator of a finished run (Keras safe mode: no arbitrary code)."""
+    files = RunFiles(config.run_dir)
+    if not os.path.exists(files.generator):
+        raise CganError(f"no trained generator in {files.dir}; train it first with --mode=train")
+    _check_same_model(config, files)
+    try:
+        return keras.models.load_model(files.generator, safe_mode=True, compile=False)
+    except Exception as error:  # a truncated or tampered file: report it, never retrain silently
+        raise CganError(f"cannot load {files.generator}: {str(error).splitlines()[0]}") from None
+
+
+def generate(config):
+    """Draws the requested grid from a trained run and, with --export, writes an .npz of samples.
+
+    Returns the paths written.
+    """
+    generator = load_generator(config)
+    files = RunFiles(config.run_dir)
+    written = [save_requested_grid(config, generator, files)]
+    if config.export:
+        written.append(export_samples(config, generator, config.export))
+    return written
+
+
+def export_samples(config, generator, path):
+    """Writes `images` uint8 (N, 28, 28) and, for a conditional model, `labels` int (N,).
+
+    A conditional model without --digit gives N/10 of each digit, in label order.
+    """
+    rng = np.random.default_rng(config.seed + 1)  # not the grid's noise: fresh samples
+    noise = rng.standard_normal((config.num_samples, config.latent_dim)).astype(np.float32)
+    if not config.conditional:
+        labels = np.zeros(config.num_samples, np.int32)
+    elif config.digit is None:
+        labels = np.repeat(np.arange(data.NUM_CLASSES), config.num_samples // data.NUM_CLASSES)
+    else:
+        labels = np.full(config.num_samples, config.digit)
+    images = draw(generator, noise, labels.astype(np.int32))[..., 0]
+    arrays = dict(images=images, labels=labels.astype(np.int64)) if config.conditional else dict(images=images)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise CganError(f"--export {path!r}: folder {directory} does not exist")
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, **arrays)
+    return path

@@ -1,0 +1,75 @@
+"""Front door: absl flags -> one frozen Config -> the cgan library.
+
+    python run.py --arch=cgan --digit=7     # train (or reuse) a cGAN, draw 7s
+    python run.py --arch=cgan               # all ten digits in one grid
+"""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up chatter
+
+from absl import app, flags  # noqa: E402
+
+import cgan  # noqa: E402  (registers the architectures, so --arch can list them)
+from cgan import registry  # noqa: E402
+from cgan.config import MODES, Config  # noqa: E402
+
+DEFAULTS = Config()
+FLAGS = flags.FLAGS
+flags.DEFINE_enum("arch", DEFAULTS.arch, registry.names(), "Registered architecture to train or draw from.")
+flags.DEFINE_enum("mode", DEFAULTS.mode, list(MODES), "train: train (or resume, or reuse) then draw; generate: draw only.")
+flags.DEFINE_integer("digit", None, "Digit 0-9 to draw; unconditional models then train on that digit only.")
+flags.DEFINE_integer("epochs", DEFAULTS.epochs, "Passes over the training set.")
+flags.DEFINE_integer("steps", None, "Generator steps; overrides --epochs (for quick runs).")
+flags.DEFINE_integer("batch_size", DEFAULTS.batch_size, "Global batch size (summed over replicas).")
+flags.DEFINE_integer("latent_dim", DEFAULTS.latent_dim, "Size of the noise vector z.")
+flags.DEFINE_float("learning_rate", None, "Adam learning rate (default: the architecture's).")
+flags.DEFINE_float("ema", None, "Generator weight averaging decay, 0 to disable (default: the architecture's).")
+flags.DEFINE_integer("seed", DEFAULTS.seed, "Random seed for weights, data order and the grids' noise.")
+flags.DEFINE_string("output_dir", None, "Run folder (default runs/<arch>, or runs/<arch>-digit<k> when unconditional).")
+flags.DEFINE_string("mnist_dir", None, "Folder with the four original MNIST .gz files, for offline use (or $CGAN_MNIST_DIR).")
+flags.DEFINE_string("data_dir", None, "Where tensorflow-datasets keeps prepared datasets (default: its own).")
+flags.DEFINE_integer("num_samples", DEFAULTS.num_samples, "Images to draw (grid) and to export.")
+flags.DEFINE_string("export", None, "generate mode: also write the samples to this .npz file.")
+flags.DEFINE_integer("log_every", DEFAULTS.log_every, "Steps between history.csv rows and TensorBoard points.")
+
+CONFIG_FLAGS = (
+    "arch", "mode", "digit", "epochs", "steps", "batch_size", "latent_dim", "learning_rate",
+    "ema", "seed", "output_dir", "mnist_dir", "data_dir", "num_samples", "export", "log_every",
+)
+
+
+def fail(message):
+    """Prints one line to stderr and exits non-zero: bad input never gets a traceback."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def parse_flags(argv):
+    """absl parsing with flag errors turned into one line instead of usage text."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as error:
+        fail(str(error).splitlines()[0])
+
+
+def main(argv):
+    if len(argv) > 1:
+        fail(f"unexpected arguments: {' '.join(argv[1:])}")
+    from cgan import run_lib  # imported after flags: keeps --help and flag errors fast
+
+    try:
+        config = Config(**{name: getattr(FLAGS, name) for name in CONFIG_FLAGS})
+        if config.mode == "train":
+            written = [run_lib.train(config)]
+        else:
+            written = run_lib.generate(config)
+    except cgan.CganError as error:
+        fail(str(error))
+    for path in written:
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    app.run(main, flags_parser=parse_flags)
