@@ -9,7 +9,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up chatter
 
-from absl import app, flags  # noqa: E402
+from absl import app, flags, logging  # noqa: E402
 
 import cgan  # noqa: E402  (registers the architectures, so --arch can list them)
 from cgan import registry  # noqa: E402
@@ -57,7 +57,8 @@ def parse_flags(argv):
 def main(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
-    from cgan import run_lib  # imported after flags: keeps --help and flag errors fast
+    logging.set_verbosity(logging.WARNING)  # tfds logs every file it opens at INFO
+    from cgan import run_lib
 
     try:
         config = Config(**{name: getattr(FLAGS, name) for name in CONFIG_FLAGS})

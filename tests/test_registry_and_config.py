@@ -1,0 +1,69 @@
+"""Registry errors and Config validation: bad input is refused with one clear message."""
+
+import os
+
+import pytest
+
+import cgan
+from cgan import registry
+from cgan.config import Config
+from cgan.errors import CganError
+
+
+def test_the_four_architectures_are_registered():
+    assert {"dense", "dcgan", "cgan", "wgan_gp"} <= set(registry.names())
+
+
+def test_duplicate_registration_is_refused():
+    with pytest.raises(KeyError, match="already registered"):
+        registry.register("cgan", conditional=True)(lambda *args: None)
+
+
+def test_unknown_architecture_lists_the_known_ones():
+    with pytest.raises(CganError) as error:
+        registry.get("gan9000")
+    for name in ("cgan", "dcgan", "dense", "wgan_gp"):
+        assert name in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        (dict(arch="nope"), "unknown architecture"),
+        (dict(digit=10), "--digit must be between 0 and 9"),
+        (dict(digit=-1), "--digit must be between 0 and 9"),
+        (dict(epochs=0), "--epochs must be positive"),
+        (dict(steps=-5), "--steps must be positive"),
+        (dict(batch_size=0), "--batch_size must be positive"),
+        (dict(learning_rate=0.0), "--learning_rate must be positive"),
+        (dict(ema=1.0), "--ema must be in"),
+        (dict(loss="l2"), "unknown loss"),
+        (dict(mode="dream"), "--mode must be one of"),
+        (dict(mode="generate", export="out.npz", num_samples=15), "multiple of 10"),
+        (dict(mode="generate", export="out.txt"), "must name an .npz"),
+    ],
+)
+def test_bad_values_are_refused(fields, message):
+    with pytest.raises(CganError, match=message):
+        Config(**fields)
+
+
+def test_recipe_takes_the_architecture_defaults_and_the_overrides():
+    assert Config(arch="wgan_gp").recipe.critic_steps == 5
+    assert Config(arch="wgan_gp").recipe.gradient_penalty == 10.0
+    assert Config(arch="wgan_gp").recipe.beta_2 == 0.9
+    assert Config(arch="wgan_gp", learning_rate=3e-3).recipe.learning_rate == 3e-3
+    assert Config(arch="cgan", ema=0.0).recipe.ema == 0.0
+
+
+def test_run_dir_is_shared_by_digits_only_for_conditional_models():
+    assert Config(arch="cgan", digit=7).run_dir == Config(arch="cgan", digit=3).run_dir == os.path.join("runs", "cgan")
+    assert Config(arch="dcgan", digit=7).run_dir == os.path.join("runs", "dcgan-digit7")
+    assert Config(arch="dcgan").run_dir == os.path.join("runs", "dcgan")
+    assert Config(arch="dcgan", digit=7, output_dir="elsewhere").run_dir == "elsewhere"
+
+
+def test_mnist_dir_falls_back_to_the_environment(monkeypatch):
+    monkeypatch.setenv("CGAN_MNIST_DIR", "/from/env")
+    assert Config().resolved_mnist_dir == "/from/env"
+    assert Config(mnist_dir="/from/flag").resolved_mnist_dir == "/from/flag"
