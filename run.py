@@ -4,10 +4,31 @@
     python run.py --arch=cgan               # all ten digits in one grid
 """
 
+import contextlib
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up chatter
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ info and warnings
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Silences file descriptor 2: TensorFlow's CUDA probes print there before any log level applies."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+with quiet_stderr():
+    import tensorflow as tf
+
+    tf.config.list_physical_devices()  # the device probe happens here, silently
 
 from absl import app, flags, logging  # noqa: E402
 
@@ -57,7 +78,7 @@ def parse_flags(argv):
 def main(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
-    logging.set_verbosity(logging.WARNING)  # tfds logs every file it opens at INFO
+    logging.set_verbosity(logging.ERROR)  # tfds logs every file it opens, and warns about its own folders
     from cgan import run_lib
 
     try:

@@ -1,6 +1,7 @@
 """MNIST through tensorflow-datasets, as (image in [-1, 1], label) batches."""
 
 import os
+import re
 import socket
 import urllib.parse
 
@@ -45,6 +46,7 @@ def _can_reach(url, timeout=5.0):
 def _prepared_builder(mnist_dir=None, data_dir=None):
     """A tfds MNIST builder whose data is prepared, from local files or by download."""
     import tensorflow_datasets as tfds
+    from tensorflow_datasets.core.download.download_manager import NonMatchingChecksumError
     from tensorflow_datasets.image_classification import mnist as tfds_mnist
 
     if mnist_dir:
@@ -54,14 +56,15 @@ def _prepared_builder(mnist_dir=None, data_dir=None):
         return builder
     if not mnist_dir and not _can_reach(tfds_mnist._MNIST_URL):
         raise CganError(f"MNIST is not prepared and cannot be downloaded (no network); {HOW_TO_SUPPLY}")
+    print(f"Preparing MNIST in {builder.data_dir} (once) from {mnist_dir or 'the network'}")
+    tfds.disable_progress_bar()  # its bars would bury the one-line errors below
     config = tfds.download.DownloadConfig(manual_dir=mnist_dir)
     try:
         builder.download_and_prepare(download_config=config)
-    except tfds.download.NonMatchingChecksumError as error:
-        bad = str(error).split("Artifact ")[-1].split(",")[0]
-        raise CganError(
-            f"an MNIST file fails its checksum ({bad}); replace it with the original; {HOW_TO_SUPPLY}"
-        ) from None
+    except NonMatchingChecksumError as error:
+        match = re.search(r"downloaded to (\S+?),", str(error))
+        bad = match.group(1) if match else "a file"
+        raise CganError(f"{bad} fails its checksum: replace it with the original MNIST file") from None
     except (OSError, ValueError) as error:  # corrupt gzip, truncated IDX file, failed download
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CganError(f"could not prepare MNIST: {first_line}; {HOW_TO_SUPPLY}") from None

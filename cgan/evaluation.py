@@ -1,0 +1,497 @@
+"""Judging generated digits: a cached MNIST classifier (the judge) and metrics on its outputs.
+
+Input convention: every function that takes images wants uint8 pixels in [0, 255], shape
+(N, 28, 28, 1) or (N, 28, 28), which is what `cgan.data.load_arrays` returns and what
+`cgan.data.to_uint8` makes of tanh generator output. Anything else raises CganError, so a
+[-1, 1] float batch can never be scored by mistake as if it were near-black pixels. (The
+Keras model itself takes float32 pixels in [0, 255] and rescales them in its first layer.)
+
+The judge is trained once per recipe and cached in `$CGAN_CACHE_DIR` (default
+~/.cache/cgan) under judge-<hash of JUDGE_RECIPE>/:
+    judge.keras      the classifier (written first)
+    judge.json       recipe, test accuracy, training time (written last: marks the cache complete)
+    reference.npz    judge features of a fixed subset of training digits, the reference of every score
+    floor.json       the scores of real held-out test digits, the floor any generator is compared with
+A cached file that cannot be read raises CganError naming the folder to delete; it is not
+silently retrained, because a broken cache usually means a disk or permission problem
+worth seeing. Every file is written under a temporary name and moved into place, so an
+interrupted run leaves no half-written file behind.
+
+Features are the judge's penultimate layer (128 ReLU units), so FID and KID here are on a
+different scale from Inception-based figures: compare them only with each other and with
+the real floor.
+"""
+
+import hashlib
+import json
+import os
+import time
+
+import keras
+import numpy as np
+
+from cgan.data import load_arrays
+from cgan.errors import CganError
+
+JUDGE_RECIPE = dict(
+    version=1,  # bump when the code below changes what gets trained
+    architecture="rescale /255; per block: conv3x3-BN-ReLU, conv3x3/2-BN-ReLU; "
+    "dense-BN-ReLU (features); dropout; dense softmax",
+    block_filters=[32, 64],
+    feature_units=128,
+    dropout=0.3,
+    epochs=3,
+    batch_size=128,
+    optimizer="adam",
+    peak_learning_rate=3e-3,
+    schedule="cosine decay to 0 after 10% linear warmup",
+    seed=0,
+    reference=dict(size=10_000, seed=0),  # training digits every score is compared with
+)
+MIN_JUDGE_ACCURACY = 0.993  # below this the judge itself would blur per-digit accuracy
+PREDICT_BATCH = 500  # big enough to amortize per-batch overhead, small enough for any RAM
+PR_NEIGHBOURS = 3  # k of the k-NN manifolds, as in Kynkaenniemi et al. 2019
+KID_SUBSETS = 100  # as in Binkowski et al. 2018
+KID_SUBSET_SIZE = 1000  # as in Binkowski et al. 2018
+RARE_SHARE = 0.05  # a digit predicted this rarely counts as (nearly) dropped: balanced is 0.10
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure numpy metrics
+# ---------------------------------------------------------------------------------------------
+
+
+def _psd_sqrt(matrix):
+    """Symmetric square root of a symmetric positive semi-definite matrix, by eigh."""
+    values, vectors = np.linalg.eigh(matrix)
+    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+
+
+def frechet_distance_from_stats(mu1, s1, mu2, s2):
+    """||mu1 - mu2||^2 + tr(S1 + S2 - 2 (S1 S2)^(1/2)) between two Gaussians.
+
+    tr((S1 S2)^(1/2)) is computed as the sum of square roots of the eigenvalues of
+    sqrt(S1) S2 sqrt(S1), which has the same eigenvalues as S1 S2 but is symmetric PSD,
+    so no scipy.linalg.sqrtm and no complex round-off.
+    """
+    mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
+    s1, s2 = np.asarray(s1, np.float64), np.asarray(s2, np.float64)
+    root1 = _psd_sqrt(s1)
+    middle = root1 @ s2 @ root1
+    eigenvalues = np.linalg.eigvalsh((middle + middle.T) / 2)  # symmetrize away round-off
+    trace_sqrt = np.sqrt(np.clip(eigenvalues, 0.0, None)).sum()
+    diff = mu1 - mu2
+    distance = diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * trace_sqrt
+    return max(float(distance), 0.0)  # tiny negatives are round-off for identical statistics
+
+
+def gaussian_stats(features):
+    """Mean and (N-1)-normalized covariance of an (N, F) feature set."""
+    features = np.asarray(features, np.float64)
+    return features.mean(axis=0), np.cov(features, rowvar=False)
+
+
+def frechet_distance(features_a, features_b):
+    """Frechet distance between Gaussians fitted to two (N, F) feature sets (FID when F are judge features)."""
+    return frechet_distance_from_stats(*gaussian_stats(features_a), *gaussian_stats(features_b))
+
+
+def inception_score(probabilities):
+    """exp(mean_x KL(p(y|x) || p(y))), p(y) the mean prediction: 1 (all alike or all unsure) to num_classes."""
+    p = np.asarray(probabilities, np.float64)
+    marginal = p.mean(axis=0)
+    ratio = np.divide(p, marginal, out=np.ones_like(p), where=p > 0)  # 0 log 0 = 0
+    return float(np.exp(np.sum(p * np.log(ratio), axis=1).mean()))
+
+
+def _polynomial_kernel(x, y):
+    """k(x, y) = (x.y / d + 1)^3 for all pairs of rows."""
+    base = x @ y.T
+    base /= x.shape[1]
+    base += 1.0
+    return base * base * base  # in place and by multiplication: 50x faster than ** 3 here
+
+
+def _unbiased_mmd2(x, y):
+    """Unbiased MMD^2: mean_{i!=j} k(x_i, x_j) + mean_{i!=j} k(y_i, y_j) - 2 mean_{i,j} k(x_i, y_j)."""
+    m = len(x)
+    kxx, kyy = _polynomial_kernel(x, x), _polynomial_kernel(y, y)
+    off_diagonal = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+    return off_diagonal - 2.0 * _polynomial_kernel(x, y).mean()
+
+
+def kernel_inception_distance(features_a, features_b, num_subsets=KID_SUBSETS, subset_size=KID_SUBSET_SIZE, seed=0):
+    """(mean, std) of the unbiased polynomial-kernel MMD^2 over random equal-size subsets (Binkowski et al. 2018).
+
+    Each subset draws min(subset_size, len(a), len(b)) rows of each set without replacement.
+    Unbiased, so it is near 0 (and may be slightly negative) for two samples of one distribution.
+    """
+    a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    m = min(subset_size, len(a), len(b))
+    if m < 2:
+        raise ValueError("KID needs at least 2 samples in each set")
+    rng = np.random.default_rng(seed)
+    estimates = [
+        _unbiased_mmd2(a[rng.choice(len(a), m, replace=False)], b[rng.choice(len(b), m, replace=False)])
+        for _ in range(num_subsets)
+    ]
+    return float(np.mean(estimates)), float(np.std(estimates))
+
+
+_CHUNK = 1000  # rows per block of pairwise distances: 1000 x 10,000 float64 = 80 MB
+
+
+def _squared_distance_blocks(x, y):
+    """Yield (start, ||x_i - y_j||^2 for x rows start.. start+_CHUNK and all y rows).
+
+    By ||x||^2 + ||y||^2 - 2 x.y, computed in place and clipped at 0 against round-off.
+    """
+    x_norms, y_norms = np.sum(x * x, axis=1), np.sum(y * y, axis=1)
+    for start in range(0, len(x), _CHUNK):
+        block = x[start : start + _CHUNK] @ y.T
+        block *= -2.0
+        block += x_norms[start : start + _CHUNK, None]
+        block += y_norms[None, :]
+        yield start, np.maximum(block, 0.0, out=block)
+
+
+def _kth_neighbour_radii(features, k):
+    """Squared distance from each row to its k-th nearest other row (the row itself sorts first at 0)."""
+    radii = np.empty(len(features))
+    for start, block in _squared_distance_blocks(features, features):
+        radii[start : start + len(block)] = np.partition(block, k, axis=1)[:, k]
+    return radii
+
+
+def _share_inside(queries, centres, centre_radii):
+    """Share of query rows within the k-NN ball (squared radius) of at least one centre."""
+    inside = np.zeros(len(queries), dtype=bool)
+    for start, block in _squared_distance_blocks(queries, centres):
+        inside[start : start + len(block)] = np.any(block <= centre_radii[None, :], axis=1)
+    return float(inside.mean())
+
+
+def precision_recall(real_features, fake_features, k=PR_NEIGHBOURS):
+    """(precision, recall) by k-NN manifolds (Kynkaenniemi et al. 2019).
+
+    precision: share of fake rows inside the ball around some real row whose radius is that
+    real row's distance to its k-th nearest real neighbour (fakes look real).
+    recall: share of real rows inside some fake row's k-NN ball (the reals are covered).
+    """
+    real = np.asarray(real_features, np.float64)
+    fake = np.asarray(fake_features, np.float64)
+    if min(len(real), len(fake)) <= k:
+        raise ValueError(f"precision/recall with k={k} needs more than {k} samples in each set")
+    precision = _share_inside(fake, real, _kth_neighbour_radii(real, k))
+    recall = _share_inside(real, fake, _kth_neighbour_radii(fake, k))
+    return precision, recall
+
+
+def confusion_matrix(true, predicted, num_classes=10):
+    """Counts, int (num_classes, num_classes): row = true (or requested) digit, column = predicted digit."""
+    true, predicted = np.asarray(true, np.int64), np.asarray(predicted, np.int64)
+    if true.shape != predicted.shape:
+        raise ValueError(f"{len(true)} labels but {len(predicted)} predictions")
+    for values in (true, predicted):
+        if values.size and (values.min() < 0 or values.max() >= num_classes):
+            raise ValueError(f"labels must lie in [0, {num_classes})")
+    counts = np.bincount(true * num_classes + predicted, minlength=num_classes * num_classes)
+    return counts.reshape(num_classes, num_classes)
+
+
+def conditional_accuracy(probabilities, labels):
+    """(overall, per_digit): share whose argmax is the label, overall and per label (NaN for an absent label)."""
+    probabilities = np.asarray(probabilities)
+    matrix = confusion_matrix(labels, probabilities.argmax(axis=1), probabilities.shape[1])
+    per_label = matrix.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_digit = np.diag(matrix) / per_label
+    return float(np.trace(matrix) / max(matrix.sum(), 1)), per_digit
+
+
+def coverage(probabilities):
+    """Share of samples whose argmax is each class, shape (num_classes,): 0.1 each when balanced."""
+    probabilities = np.asarray(probabilities)
+    counts = np.bincount(probabilities.argmax(axis=1), minlength=probabilities.shape[1])
+    return counts / max(len(probabilities), 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------------------------
+
+
+def _write_atomically(path, write):
+    """Call write(temporary_path) then move the result to `path`; the temp name keeps the extension."""
+    root, extension = os.path.splitext(path)
+    temporary = f"{root}.tmp-{os.getpid()}{extension}"
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def _write_json(path, data):
+    def write(temporary):
+        with open(temporary, "w") as handle:
+            json.dump(data, handle, indent=2)
+            handle.write("\n")
+
+    _write_atomically(path, write)
+
+
+def _read_json(path):
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def save_confusion_matrix_png(matrix, path, title="requested digit vs judged digit"):
+    """Write a labelled heat map of a (10, 10) confusion matrix (rows requested, columns judged) to PNG."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # Agg without touching pyplot's global backend
+    from matplotlib.figure import Figure
+
+    matrix = np.asarray(matrix)
+    figure = Figure(figsize=(6, 5.4))
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    image = axes.imshow(matrix, cmap="Blues")
+    figure.colorbar(image, ax=axes, label="images")
+    classes = range(matrix.shape[0])
+    axes.set_xticks(classes)
+    axes.set_yticks(classes)
+    axes.set_xlabel("digit predicted by the judge")
+    axes.set_ylabel("digit requested (label)")
+    axes.set_title(title)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for row in classes:
+        for column in classes:
+            value = matrix[row, column]
+            if value:
+                colour = "white" if value > threshold else "black"
+                axes.text(column, row, str(value), ha="center", va="center", fontsize=7, color=colour)
+    figure.tight_layout()
+    _write_atomically(path, lambda temporary: figure.savefig(temporary, format="png", dpi=100))
+
+
+# ---------------------------------------------------------------------------------------------
+# The judge
+# ---------------------------------------------------------------------------------------------
+
+
+def recipe_hash(recipe=JUDGE_RECIPE):
+    """First 12 hex digits of sha256 of the recipe as sorted JSON: the judge's cache key."""
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def judge_folder(cache_dir=None):
+    """The judge's cache folder: <cache_dir or $CGAN_CACHE_DIR or ~/.cache/cgan>/judge-<recipe hash>."""
+    root = cache_dir or os.environ.get("CGAN_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "cgan")
+    return os.path.join(root, f"judge-{recipe_hash()}")
+
+
+def _as_pixels(images):
+    """uint8 (N, 28, 28[, 1]) -> float32 (N, 28, 28, 1) in [0, 255], the model's input; else CganError."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise CganError(
+            f"the judge takes uint8 pixels, got {images.dtype}; convert generator output in [-1, 1] "
+            "with cgan.data.to_uint8"
+        )
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.shape[1:] != (28, 28, 1):
+        raise CganError(f"the judge takes images of shape (N, 28, 28) or (N, 28, 28, 1), got {images.shape}")
+    return images.astype(np.float32)
+
+
+def build_judge_model(recipe=JUDGE_RECIPE):
+    """The untrained classifier: float32 pixels (N, 28, 28, 1) in [0, 255] -> softmax over 10 digits."""
+    layers = keras.layers
+    pixels = keras.Input((28, 28, 1), name="pixels")
+    x = layers.Rescaling(1 / 255.0)(pixels)
+    for filters in recipe["block_filters"]:
+        for strides in (1, 2):  # the strided conv halves the resolution instead of pooling
+            x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.ReLU()(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(recipe["feature_units"], use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    features = layers.ReLU(name="features")(x)
+    x = layers.Dropout(recipe["dropout"])(features)
+    probabilities = layers.Dense(10, activation="softmax", name="probabilities")(x)
+    return keras.Model(pixels, probabilities, name="judge")
+
+
+class Judge:
+    """A trained MNIST classifier: probabilities for per-digit scores, penultimate features for FID, KID, P/R."""
+
+    def __init__(self, model, folder, accuracy, mnist_dir=None, data_dir=None):
+        self.model = model
+        self.folder = folder
+        self.accuracy = accuracy  # on the 10,000 MNIST test digits
+        self.mnist_dir, self.data_dir = mnist_dir, data_dir  # where the reference and floor digits come from
+        self._both = keras.Model(model.inputs, [model.output, model.get_layer("features").output])
+        self._reference_features = None
+
+    def predict_both(self, images):
+        """(probabilities (N, 10), features (N, F)), both float64, in one pass over uint8 images."""
+        probabilities, features = self._both.predict(_as_pixels(images), batch_size=PREDICT_BATCH, verbose=0)
+        return probabilities.astype(np.float64), features.astype(np.float64)
+
+    def probabilities(self, images):
+        """Softmax over the 10 digits, (N, 10) float64."""
+        return self.predict_both(images)[0]
+
+    def features(self, images):
+        """Penultimate-layer activations, (N, F) float64."""
+        return self.predict_both(images)[1]
+
+    @property
+    def reference_features(self):
+        """Features of a fixed random subset of training digits (JUDGE_RECIPE["reference"]), cached."""
+        if self._reference_features is None:
+            path = os.path.join(self.folder, "reference.npz")
+            if not os.path.exists(path):
+                settings = JUDGE_RECIPE["reference"]
+                images, _ = load_arrays("train", self.mnist_dir, self.data_dir)
+                chosen = np.sort(np.random.default_rng(settings["seed"]).choice(len(images), settings["size"], replace=False))
+                features = self.features(images[chosen]).astype(np.float32)  # halves the file; scores use float64
+                _write_atomically(path, lambda temporary: np.savez(temporary, features=features, indices=chosen))
+            try:
+                with np.load(path) as stored:
+                    self._reference_features = stored["features"].astype(np.float64)
+            except (OSError, ValueError, KeyError) as error:
+                raise _corrupt_cache(path, error) from None
+        return self._reference_features
+
+
+def _corrupt_cache(path, error):
+    message = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return CganError(
+        f"cached judge file {path!r} is unreadable ({message}); delete {os.path.dirname(path)!r} to rebuild it"
+    )
+
+
+def _train_judge(mnist_dir, data_dir, verbose):
+    """Train the judge on the MNIST training set; return (model, seconds). Reseeds the global RNGs."""
+    recipe = JUDGE_RECIPE
+    images, labels = load_arrays("train", mnist_dir, data_dir)
+    keras.utils.set_random_seed(recipe["seed"])
+    model = build_judge_model(recipe)
+    steps = recipe["epochs"] * -(-len(images) // recipe["batch_size"])
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, steps, warmup_target=recipe["peak_learning_rate"], warmup_steps=steps // 10
+    )
+    model.compile(keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    start = time.time()
+    model.fit(_as_pixels(images), labels, batch_size=recipe["batch_size"], epochs=recipe["epochs"], verbose=verbose)
+    return model, time.time() - start
+
+
+def load_judge(mnist_dir=None, data_dir=None, cache_dir=None, verbose=1):
+    """The cached judge, trained first (about 2 CPU-minutes, with a progress bar) if the cache has none.
+
+    mnist_dir / data_dir locate MNIST as in cgan.data.load_arrays (also used later for the
+    reference and floor digits). Raises CganError if a fresh judge scores below
+    MIN_JUDGE_ACCURACY on the test digits, or if a cached file is unreadable.
+    """
+    folder = judge_folder(cache_dir)
+    model_path, info_path = os.path.join(folder, "judge.keras"), os.path.join(folder, "judge.json")
+    if os.path.exists(info_path):
+        try:
+            model = keras.models.load_model(model_path, safe_mode=True)
+            accuracy = float(_read_json(info_path)["test_accuracy"])
+        except Exception as error:  # zip, h5, JSON and Keras deserialization all raise their own types
+            raise _corrupt_cache(model_path, error) from None
+        return Judge(model, folder, accuracy, mnist_dir, data_dir)
+
+    if verbose:
+        print(f"training the MNIST judge once; it will be cached in {folder}")
+    model, seconds = _train_judge(mnist_dir, data_dir, verbose)
+    judge = Judge(model, folder, None, mnist_dir, data_dir)
+    test_images, test_labels = load_arrays("test", mnist_dir, data_dir)
+    judge.accuracy, _ = conditional_accuracy(judge.probabilities(test_images), test_labels)
+    if judge.accuracy < MIN_JUDGE_ACCURACY:
+        raise CganError(
+            f"the freshly trained judge reaches only {judge.accuracy:.2%} test accuracy "
+            f"(needs {MIN_JUDGE_ACCURACY:.1%}); its recipe needs fixing"
+        )
+    os.makedirs(folder, exist_ok=True)
+    _write_atomically(model_path, model.save)
+    _write_json(
+        info_path,
+        dict(
+            recipe=JUDGE_RECIPE,
+            test_accuracy=judge.accuracy,
+            train_seconds=round(seconds, 1),
+            keras_version=keras.__version__,
+        ),
+    )
+    if verbose:
+        print(f"judge test accuracy {judge.accuracy:.2%} after {seconds:.0f} s of training")
+    return judge
+
+
+# ---------------------------------------------------------------------------------------------
+# Scores
+# ---------------------------------------------------------------------------------------------
+
+
+def score(judge, images, labels=None, reference_features=None):
+    """Every metric for a set of uint8 images, as a JSON-ready dict.
+
+    Always: num_images, fid, inception_score, kid, kid_std, precision, recall (against
+    `reference_features`, by default the judge's training reference). With labels (the
+    digits that were requested): accuracy, per_digit_accuracy, confusion_matrix (rows
+    requested, columns judged). Without: coverage (share judged as each digit) and
+    digits_below_5_percent.
+    """
+    reference = judge.reference_features if reference_features is None else np.asarray(reference_features)
+    probabilities, features = judge.predict_both(images)
+    kid, kid_std = kernel_inception_distance(reference, features)
+    precision, recall = precision_recall(reference, features)
+    result = dict(
+        num_images=len(features),
+        fid=frechet_distance(reference, features),
+        inception_score=inception_score(probabilities),
+        kid=kid,
+        kid_std=kid_std,
+        precision=precision,
+        recall=recall,
+    )
+    if labels is not None:
+        overall, per_digit = conditional_accuracy(probabilities, labels)
+        matrix = confusion_matrix(labels, probabilities.argmax(axis=1), probabilities.shape[1])
+        result.update(
+            accuracy=overall,
+            per_digit_accuracy=[None if np.isnan(value) else float(value) for value in per_digit],
+            confusion_matrix=matrix.tolist(),
+        )
+    else:
+        shares = coverage(probabilities)
+        result.update(coverage=shares.tolist(), digits_below_5_percent=int(np.sum(shares < RARE_SHARE)))
+    return result
+
+
+def real_floor(judge):
+    """score() of the 10,000 real MNIST test digits with their true labels: what a perfect generator gets.
+
+    Computed once and cached as floor.json in the judge folder (it is reused while the
+    score settings it was computed with are unchanged).
+    """
+    path = os.path.join(judge.folder, "floor.json")
+    settings = dict(k=PR_NEIGHBOURS, kid_subsets=KID_SUBSETS, kid_subset_size=KID_SUBSET_SIZE)
+    if os.path.exists(path):
+        try:
+            cached = _read_json(path)
+        except (OSError, ValueError) as error:
+            raise _corrupt_cache(path, error) from None
+        if cached.get("settings") == settings:
+            return cached["scores"]
+    images, labels = load_arrays("test", judge.mnist_dir, judge.data_dir)
+    scores = score(judge, images, labels)
+    _write_json(path, dict(settings=settings, scores=scores))
+    return scores

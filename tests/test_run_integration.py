@@ -1,0 +1,108 @@
+"""A short run on the real MNIST files: every output is written, training resumes,
+a finished run is reused without retraining, and samples export in the documented format."""
+
+import csv
+import dataclasses
+import json
+import math
+import os
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+from cgan import data, run_lib
+from cgan.config import Config
+from cgan.errors import CganError
+
+STEPS, MORE_STEPS, BATCH, LOG_EVERY = 150, 250, 32, 25
+
+
+def _history(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory, mnist_dir, data_dir):
+    out = tmp_path_factory.mktemp("run") / "cgan"
+    return Config(
+        arch="cgan", digit=7, steps=STEPS, batch_size=BATCH, log_every=LOG_EVERY,
+        output_dir=str(out), mnist_dir=mnist_dir, data_dir=data_dir,
+    )
+
+
+@pytest.fixture(scope="module")
+def first_run(config):
+    return run_lib.train(config)
+
+
+def test_a_run_writes_every_output(config, first_run):
+    out = config.output_dir
+    assert first_run == os.path.join(out, "digit_7.png")
+    grid = matplotlib.image.imread(first_run)
+    assert grid.shape[:2] == (2 * (10 * 30 + 2), 2 * (10 * 30 + 2))  # 10 x 10 tiles of 28 + 2 px, doubled
+    assert grid.std() > 0.05  # something was drawn
+    assert matplotlib.image.imread(os.path.join(out, "image_at_epoch_0001.png")).shape == grid.shape
+    assert matplotlib.image.imread(os.path.join(out, "losses.png")).shape[0] > 100
+    assert os.path.exists(os.path.join(out, "checkpoints", f"ckpt-{STEPS}.index"))
+    assert os.path.getsize(os.path.join(out, "generator.keras")) > 10_000
+    events = os.listdir(os.path.join(out, "tensorboard"))
+    assert any(name.startswith("events.out.tfevents") for name in events)
+    with open(os.path.join(out, "run.json")) as f:
+        assert json.load(f)["arch"] == "cgan"
+
+    rows = _history(os.path.join(out, "history.csv"))
+    assert [int(r["step"]) for r in rows] == list(range(LOG_EVERY, STEPS + 1, LOG_EVERY))
+    assert all(int(r["images_seen"]) == int(r["step"]) * BATCH for r in rows)
+    for name in ("d_loss", "g_loss", "d_accuracy", "seconds"):
+        assert all(math.isfinite(float(r[name])) for r in rows), name
+    assert all(0.0 <= float(r["d_accuracy"]) <= 1.0 for r in rows)
+
+
+def test_training_resumes_from_the_checkpoint(config, first_run):
+    run_lib.train(dataclasses.replace(config, steps=MORE_STEPS))
+    rows = _history(os.path.join(config.output_dir, "history.csv"))
+    assert [int(r["step"]) for r in rows] == list(range(LOG_EVERY, MORE_STEPS + 1, LOG_EVERY))
+    seconds = [float(r["seconds"]) for r in rows]
+    assert seconds == sorted(seconds)  # wall time carries over the resume
+    assert os.path.exists(os.path.join(config.output_dir, "checkpoints", f"ckpt-{MORE_STEPS}.index"))
+
+
+def test_a_finished_run_is_reused_to_draw_another_digit(config, first_run):
+    finished = dataclasses.replace(config, steps=MORE_STEPS)
+    run_lib.train(finished)  # idempotent: finishes the budget if the resume test did not
+    generator = os.path.join(config.output_dir, "generator.keras")
+    history = os.path.join(config.output_dir, "history.csv")
+    stamps = os.path.getmtime(generator), os.path.getmtime(history)
+
+    path = run_lib.train(dataclasses.replace(finished, digit=3))
+
+    assert path == os.path.join(config.output_dir, "digit_3.png")
+    assert (os.path.getmtime(generator), os.path.getmtime(history)) == stamps  # no retraining
+    all_digits = run_lib.train(dataclasses.replace(finished, digit=None))
+    assert all_digits == os.path.join(config.output_dir, "digits.png")
+
+
+def test_generate_exports_n_over_ten_of_each_digit_in_label_order(config, first_run, tmp_path):
+    target = tmp_path / "samples.npz"
+    run_lib.generate(
+        dataclasses.replace(config, mode="generate", digit=None, num_samples=50, export=str(target))
+    )
+    with np.load(target) as samples:
+        assert samples["images"].dtype == np.uint8 and samples["images"].shape == (50, 28, 28)
+        np.testing.assert_array_equal(samples["labels"], np.repeat(np.arange(10), 5))
+        assert samples["images"].std() > 10  # real pictures, not a blank
+
+
+def test_a_run_folder_of_another_architecture_is_not_touched(config, first_run):
+    with pytest.raises(CganError, match="choose another --output_dir"):
+        run_lib.train(dataclasses.replace(config, arch="dcgan"))
+
+
+def test_digit_filter_keeps_only_that_digit(mnist_dir, data_dir):
+    images, labels = data.load_arrays("train", mnist_dir, data_dir, digit=3)
+    _, all_labels = data.load_arrays("train", mnist_dir, data_dir)
+    assert set(labels.tolist()) == {3}
+    assert len(images) == len(labels) == int((all_labels == 3).sum()) > 5000
+    assert images.dtype == np.uint8 and images.shape[1:] == (28, 28, 1)
