@@ -34,12 +34,15 @@ from absl import app, flags, logging  # noqa: E402
 
 import cgan  # noqa: E402  (registers the architectures, so --arch can list them)
 from cgan import registry  # noqa: E402
-from cgan.config import MODES, Config  # noqa: E402
+from cgan.config import EXPORT_FORMATS, MODES, Config  # noqa: E402
 
 DEFAULTS = Config()
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("arch", DEFAULTS.arch, registry.names(), "Registered architecture to train or draw from.")
-flags.DEFINE_enum("mode", DEFAULTS.mode, list(MODES), "train: train (or resume, or reuse) then draw; generate: draw only.")
+flags.DEFINE_enum(
+    "mode", DEFAULTS.mode, list(MODES),
+    "train: train (or resume, or reuse) then draw; generate: draw only; evaluate: score with the MNIST judge.",
+)
 flags.DEFINE_integer("digit", None, "Digit 0-9 to draw; unconditional models then train on that digit only.")
 flags.DEFINE_integer("epochs", DEFAULTS.epochs, "Passes over the training set.")
 flags.DEFINE_integer("steps", None, "Generator steps; overrides --epochs (for quick runs).")
@@ -53,11 +56,16 @@ flags.DEFINE_string("mnist_dir", None, "Folder with the four original MNIST .gz 
 flags.DEFINE_string("data_dir", None, "Where tensorflow-datasets keeps prepared datasets (default: its own).")
 flags.DEFINE_integer("num_samples", DEFAULTS.num_samples, "Images to draw (grid) and to export.")
 flags.DEFINE_string("export", None, "generate mode: also write the samples to this .npz file.")
+flags.DEFINE_enum("export_format", DEFAULTS.export_format, list(EXPORT_FORMATS), "npz_and_png also writes a folder of PNGs.")
+flags.DEFINE_string("samples", None, "evaluate mode: score this .npz (export format) instead of the run's generator.")
+flags.DEFINE_integer("eval_every", None, "train mode: score with the judge every this many epochs.")
+flags.DEFINE_integer("eval_samples", DEFAULTS.eval_samples, "Images generated for each score.")
 flags.DEFINE_integer("log_every", DEFAULTS.log_every, "Steps between history.csv rows and TensorBoard points.")
 
 CONFIG_FLAGS = (
     "arch", "mode", "digit", "epochs", "steps", "batch_size", "latent_dim", "learning_rate",
-    "ema", "seed", "output_dir", "mnist_dir", "data_dir", "num_samples", "export", "log_every",
+    "ema", "seed", "output_dir", "mnist_dir", "data_dir", "num_samples", "export", "export_format",
+    "samples", "eval_every", "eval_samples", "log_every",
 )
 
 
@@ -85,8 +93,11 @@ def main(argv):
         config = Config(**{name: getattr(FLAGS, name) for name in CONFIG_FLAGS})
         if config.mode == "train":
             written = [run_lib.train(config)]
-        else:
+        elif config.mode == "generate":
             written = run_lib.generate(config)
+        else:
+            metrics, written = run_lib.evaluate(config)
+            print(run_lib.metrics_table(metrics))
     except cgan.CganError as error:
         fail(str(error))
     for path in written:

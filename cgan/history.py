@@ -3,7 +3,11 @@
 import csv
 import os
 
-COLUMNS = ("step", "epoch", "images_seen", "seconds", "d_loss", "d_accuracy", "g_loss")
+COLUMNS = (
+    "step", "epoch", "images_seen", "seconds", "d_loss", "d_accuracy", "g_loss",
+    # quality, at the end of the epochs that were scored (--eval_every)
+    "fid", "inception_score", "precision", "recall", "accuracy", "digits_below_5_percent",
+)
 
 
 class History:
@@ -16,7 +20,7 @@ class History:
             with open(path, newline="") as f:
                 rows = [row for row in csv.DictReader(f) if int(row["step"]) <= resume_step]
         with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, COLUMNS)
+            writer = csv.DictWriter(f, COLUMNS, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
 

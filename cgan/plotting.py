@@ -39,29 +39,44 @@ def save_grid(images, rows, path, scale=2):
 
 
 def save_history_plot(csv_path, png_path):
-    """Plots the loss columns of history.csv (and discriminator accuracy if present) by step."""
+    """Plots history.csv: losses and discriminator accuracy by step and, when the run was
+    scored (--eval_every), FID and accuracy (or digits below 5%) against images seen and
+    against wall seconds."""
     with open(csv_path, newline="") as f:
         rows = list(csv.DictReader(f))
     if not rows:
         return
-    steps = [int(row["step"]) for row in rows]
 
-    def column(name):
-        return [float(row[name]) if row.get(name) not in (None, "") else np.nan for row in rows]
+    def column(name, of=rows):
+        return np.array([float(r[name]) if r.get(name) not in (None, "") else np.nan for r in of])
 
-    has_accuracy = any(row.get("d_accuracy") for row in rows)
-    fig, axes = plt.subplots(1, 2 if has_accuracy else 1, figsize=(11 if has_accuracy else 6, 4))
-    axes = np.atleast_1d(axes)
-    axes[0].plot(steps, column("d_loss"), label="discriminator loss")
-    axes[0].plot(steps, column("g_loss"), label="generator loss")
-    axes[0].set_xlabel("step")
-    axes[0].set_ylabel("loss")
-    axes[0].legend()
-    if has_accuracy:
-        axes[1].plot(steps, column("d_accuracy"), color="tab:green")
-        axes[1].set_ylim(0, 1)
-        axes[1].set_xlabel("step")
-        axes[1].set_ylabel("discriminator accuracy")
+    scored = [r for r in rows if r.get("fid")]
+    fig, axes = plt.subplots(2 if scored else 1, 2, figsize=(11, 8 if scored else 4), squeeze=False)
+    steps = column("step")
+    losses = axes[0, 0]
+    losses.plot(steps, column("d_loss"), label="discriminator loss")
+    losses.plot(steps, column("g_loss"), label="generator loss")
+    losses.set_xlabel("step")
+    losses.set_ylabel("loss")
+    losses.legend()
+    accuracy = axes[0, 1]
+    if np.isfinite(column("d_accuracy")).any():
+        accuracy.plot(steps, column("d_accuracy"), color="tab:green")
+        accuracy.set_ylim(0, 1)
+        accuracy.set_xlabel("step")
+        accuracy.set_ylabel("discriminator accuracy")
+    else:
+        accuracy.set_axis_off()  # a Wasserstein critic has no accuracy
+    if scored:
+        second = "accuracy" if scored[0].get("accuracy") else "digits_below_5_percent"
+        for ax, x_name, x_label in ((axes[1, 0], "images_seen", "images seen"), (axes[1, 1], "seconds", "wall seconds")):
+            ax.plot(column(x_name, scored), column("fid", scored), "o-", color="tab:red")
+            ax.set_yscale("log")
+            ax.set_xlabel(x_label)
+            ax.set_ylabel("FID (judge features)", color="tab:red")
+            twin = ax.twinx()
+            twin.plot(column(x_name, scored), column(second, scored), "s--", color="tab:blue")
+            twin.set_ylabel(second.replace("_", " "), color="tab:blue")
     fig.tight_layout()
     with atomic_path(png_path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)

@@ -173,44 +173,74 @@ def _restore(manager):
 
 
 def _train_loop(config, trainer, iterator, manager, files, seconds, steps_per_epoch, total_steps):
-    """Runs steps until total_steps, writing history, TensorBoard, grids and checkpoints."""
+    """Runs steps until total_steps, writing history, TensorBoard, grids, scores and checkpoints."""
     images_per_step = config.batch_size * trainer.recipe.critic_steps
     noise, labels = grid_inputs(config, None if config.conditional else config.train_digit)
+    judge = judge_for(config) if config.eval_every else None
     step = int(trainer.step)
     history = History(files.history, resume_step=step)
     writer = tf.summary.create_file_writer(files.tensorboard)
     num_epochs = -(-total_steps // steps_per_epoch)
-    start, start_seconds = time.time(), float(seconds.numpy())
+    clock = time.time() - float(seconds.numpy())  # wall seconds of training, carried over resumes
+    interval = []
+
+    def log(epoch, quality=None):
+        seconds.assign(time.time() - clock)
+        means = {k: float(np.mean([m[k] for m in interval])) for k in interval[0]}
+        scalars = dict(means, **(quality or {}))
+        history.append(dict(
+            scalars, step=step, epoch=epoch, images_seen=step * images_per_step,
+            seconds=round(float(seconds.numpy()), 2),
+        ))
+        with writer.as_default(step=step):
+            for name, value in scalars.items():
+                tf.summary.scalar(name, value)
+        interval.clear()
+
     while step < total_steps:
         epoch = step // steps_per_epoch + 1
         epoch_end = min(epoch * steps_per_epoch, total_steps)
         print(f"Epoch {epoch}/{num_epochs}")
         progress = keras.utils.Progbar(epoch_end - (epoch - 1) * steps_per_epoch)
         progress.update(step - (epoch - 1) * steps_per_epoch)
-        interval = []
         while step < epoch_end:
             metrics = {k: float(v) for k, v in trainer.train_step(iterator).items()}
             step += 1
             interval.append(metrics)
             progress.update(step - (epoch - 1) * steps_per_epoch, list(metrics.items()))
-            if step % config.log_every == 0 or step == epoch_end:
-                seconds.assign(start_seconds + time.time() - start)
-                means = {k: float(np.mean([m[k] for m in interval])) for k in interval[0]}
-                row = dict(
-                    means,
-                    step=step,
-                    epoch=epoch,
-                    images_seen=step * images_per_step,
-                    seconds=round(float(seconds.numpy()), 2),
-                )
-                history.append(row)
-                with writer.as_default(step=step):
-                    for name, value in means.items():
-                        tf.summary.scalar(name, value)
-                interval = []
+            if step % config.log_every == 0 and step < epoch_end:
+                log(epoch)
+        quality = None
+        if judge is not None and (epoch % config.eval_every == 0 or step == total_steps):
+            scoring_started = time.time()
+            quality = _quality_scalars(score_generator(config, trainer.sampler, judge))
+            clock += time.time() - scoring_started  # scoring time is not training time
+            print("  quality: " + ", ".join(f"{k} {v:.4g}" for k, v in quality.items()))
+        log(epoch, quality)
         save_grid(draw(trainer.sampler, noise, labels), GRID_SIDE, files.epoch_grid(epoch))
         manager.save(checkpoint_number=step)
     writer.flush()
+
+
+def judge_for(config):
+    """The cached MNIST judge (trained first if missing), reading MNIST as `config` says."""
+    from cgan import evaluation  # imported late: training without scores never needs it
+
+    return evaluation.load_judge(config.resolved_mnist_dir, config.data_dir)
+
+
+def score_generator(config, generator, judge):
+    """The judge's scores for config.eval_samples images from `generator`."""
+    from cgan import evaluation
+
+    images, labels = sample_set(config, generator, config.eval_samples, digit=None)
+    return evaluation.score(judge, images, labels)
+
+
+def _quality_scalars(scores):
+    """The figures history.csv keeps over time: FID, IS, and accuracy or digit coverage."""
+    keep = ("fid", "inception_score", "precision", "recall", "accuracy", "digits_below_5_percent")
+    return {name: float(scores[name]) for name in keep if name in scores}
 
 
 def load_generator(config):
@@ -234,28 +264,112 @@ def generate(config):
     files = RunFiles(config.run_dir)
     written = [save_requested_grid(config, generator, files)]
     if config.export:
-        written.append(export_samples(config, generator, config.export))
+        written += export_samples(config, generator, config.export)
     return written
 
 
-def export_samples(config, generator, path):
-    """Writes `images` uint8 (N, 28, 28) and, for a conditional model, `labels` int (N,).
+def sample_set(config, generator, count, digit):
+    """`count` fresh samples: images uint8 (N, 28, 28) and labels (conditional) or None.
 
-    A conditional model without --digit gives N/10 of each digit, in label order.
+    A conditional model without `digit` gives count/10 of each digit, in label order.
     """
     rng = np.random.default_rng(config.seed + 1)  # not the grid's noise: fresh samples
-    noise = rng.standard_normal((config.num_samples, config.latent_dim)).astype(np.float32)
+    noise = rng.standard_normal((count, config.latent_dim)).astype(np.float32)
     if not config.conditional:
-        labels = np.zeros(config.num_samples, np.int32)
-    elif config.digit is None:
-        labels = np.repeat(np.arange(data.NUM_CLASSES), config.num_samples // data.NUM_CLASSES)
+        labels = np.zeros(count, np.int32)
+    elif digit is None:
+        labels = np.repeat(np.arange(data.NUM_CLASSES), count // data.NUM_CLASSES).astype(np.int32)
     else:
-        labels = np.full(config.num_samples, config.digit)
-    images = draw(generator, noise, labels.astype(np.int32))[..., 0]
-    arrays = dict(images=images, labels=labels.astype(np.int64)) if config.conditional else dict(images=images)
+        labels = np.full(count, digit, np.int32)
+    images = draw(generator, noise, labels)[..., 0]
+    return images, (labels.astype(np.int64) if config.conditional else None)
+
+
+def export_samples(config, generator, path):
+    """Writes `images` uint8 (N, 28, 28) and, for a conditional model, `labels` int (N,) to .npz.
+
+    With export_format npz_and_png, also a folder beside it (the path without .npz)
+    with one PNG per image, for tools such as torch-fidelity or clean-fid.
+    """
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise CganError(f"--export {path!r}: folder {directory} does not exist")
+    images, labels = sample_set(config, generator, config.num_samples, config.digit)
+    arrays = dict(images=images) if labels is None else dict(images=images, labels=labels)
     with atomic_path(path) as tmp:
         np.savez_compressed(tmp, **arrays)
-    return path
+    written = [path]
+    if config.export_format == "npz_and_png":
+        written.append(_export_pngs(images, labels, path[: -len(".npz")]))
+    return written
+
+
+def _export_pngs(images, labels, folder):
+    import matplotlib.image
+
+    os.makedirs(folder, exist_ok=True)
+    for index, image in enumerate(images):
+        suffix = "" if labels is None else f"_digit{labels[index]}"
+        with atomic_path(os.path.join(folder, f"{index:06d}{suffix}.png")) as tmp:
+            matplotlib.image.imsave(tmp, image, cmap="gray", vmin=0, vmax=255, format="png")
+    return folder
+
+
+def read_samples(path):
+    """Reads an .npz in the export format; anything else is refused with one line."""
+    try:
+        with np.load(path) as stored:
+            images = stored["images"]
+            labels = stored["labels"] if "labels" in stored else None
+    except (OSError, ValueError, KeyError, EOFError) as error:
+        raise CganError(f"--samples {path!r} is not a readable .npz with an 'images' array ({error})") from None
+    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise CganError(f"--samples {path!r}: 'images' must be uint8 (N, 28, 28), got {images.dtype} {images.shape}")
+    if labels is not None and (labels.shape != (len(images),) or labels.min() < 0 or labels.max() > 9):
+        raise CganError(f"--samples {path!r}: 'labels' must be N integers in 0..9")
+    return images, labels
+
+
+def evaluate(config):
+    """Scores a trained run (or --samples FILE.npz) with the judge, beside the real-data floor.
+
+    Writes metrics.json (and confusion_matrix.png when labels are known) and returns
+    (metrics, paths written).
+    """
+    from cgan import evaluation
+
+    if config.samples:
+        images, labels = read_samples(config.samples)
+        stem = os.path.splitext(config.samples)[0]
+        metrics_path, matrix_path = f"{stem}.metrics.json", f"{stem}.confusion_matrix.png"
+    else:
+        generator = load_generator(config)
+        files = RunFiles(config.run_dir)
+        metrics_path = os.path.join(files.dir, "metrics.json")
+        matrix_path = os.path.join(files.dir, "confusion_matrix.png")
+    judge = judge_for(config)
+    if not config.samples:
+        images, labels = sample_set(config, generator, config.eval_samples, digit=None)
+    metrics = evaluation.score(judge, images, labels)
+    metrics.update(judge_accuracy=judge.accuracy, floor=evaluation.real_floor(judge))
+    with atomic_path(metrics_path) as tmp, open(tmp, "w") as f:
+        json.dump(metrics, f, indent=2)
+    written = [metrics_path]
+    if labels is not None:
+        evaluation.save_confusion_matrix_png(metrics["confusion_matrix"], matrix_path)
+        written.append(matrix_path)
+    return metrics, written
+
+
+def metrics_table(metrics):
+    """A plain-text table: each figure beside the same figure for real held-out digits."""
+    rows = [("FID", "fid"), ("Inception Score", "inception_score"), ("KID", "kid"),
+            ("precision", "precision"), ("recall", "recall")]
+    rows.append(("accuracy", "accuracy") if "accuracy" in metrics else ("digits below 5%", "digits_below_5_percent"))
+    floor = metrics["floor"]
+    lines = [f"{'metric':<17}{'samples':>12}{'real digits':>14}"]
+    for title, key in rows:
+        lines.append(f"{title:<17}{metrics[key]:>12.4g}{floor.get(key, float('nan')):>14.4g}")
+    lines.append(f"(judge: {metrics['judge_accuracy']:.2%} accurate on the MNIST test set; "
+                 f"{metrics['num_images']} samples scored)")
+    return "\n".join(lines)

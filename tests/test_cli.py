@@ -60,6 +60,9 @@ def _assert_refused(result, folder, before, *expected):
         (["--batch_size=0"], ["--batch_size must be positive"]),
         (["--mode=dream"], ["--mode"]),
         (["stray"], ["unexpected arguments"]),
+        (["--samples=x.npz"], ["--samples is for --mode=evaluate"]),
+        (["--mode=evaluate", "--samples=/nonexistent/x.npz"], ["--samples", "not a readable .npz"]),
+        (["--export_format=gif"], ["--export_format"]),
     ],
 )
 def test_bad_flags_are_refused(earlier_results, args, expected):

@@ -28,7 +28,7 @@ def config(tmp_path_factory, mnist_dir, data_dir):
     out = tmp_path_factory.mktemp("run") / "cgan"
     return Config(
         arch="cgan", digit=7, steps=STEPS, batch_size=BATCH, log_every=LOG_EVERY,
-        output_dir=str(out), mnist_dir=mnist_dir, data_dir=data_dir,
+        output_dir=str(out), mnist_dir=mnist_dir, data_dir=data_dir, eval_every=1, eval_samples=500,
     )
 
 
@@ -58,6 +58,9 @@ def test_a_run_writes_every_output(config, first_run):
     for name in ("d_loss", "g_loss", "d_accuracy", "seconds"):
         assert all(math.isfinite(float(r[name])) for r in rows), name
     assert all(0.0 <= float(r["d_accuracy"]) <= 1.0 for r in rows)
+    # --eval_every: the last row of the (only, partial) epoch carries the judge's scores
+    assert [r["fid"] != "" for r in rows] == [False] * (len(rows) - 1) + [True]
+    assert float(rows[-1]["fid"]) > 0 and 0.0 <= float(rows[-1]["accuracy"]) <= 1.0
 
 
 def test_training_resumes_from_the_checkpoint(config, first_run):
@@ -106,3 +109,26 @@ def test_digit_filter_keeps_only_that_digit(mnist_dir, data_dir):
     assert set(labels.tolist()) == {3}
     assert len(images) == len(labels) == int((all_labels == 3).sum()) > 5000
     assert images.dtype == np.uint8 and images.shape[1:] == (28, 28, 1)
+
+
+def test_evaluate_scores_the_run_beside_the_real_floor(config, first_run):
+    metrics, written = run_lib.evaluate(dataclasses.replace(config, mode="evaluate", eval_samples=1000))
+    metrics_path = os.path.join(config.output_dir, "metrics.json")
+    assert written == [metrics_path, os.path.join(config.output_dir, "confusion_matrix.png")]
+    with open(metrics_path) as f:
+        stored = json.load(f)
+    for key in ("fid", "inception_score", "kid", "precision", "recall", "accuracy", "judge_accuracy", "floor"):
+        assert key in stored, key
+    assert stored["judge_accuracy"] >= 0.993
+    assert stored["floor"]["accuracy"] >= 0.99 and stored["floor"]["fid"] < stored["fid"]
+    assert 1.0 <= stored["inception_score"] <= 10.0
+    assert np.array(stored["confusion_matrix"]).sum() == 1000
+    assert "real digits" in run_lib.metrics_table(metrics)
+
+
+def test_evaluate_scores_an_exported_file(config, first_run, tmp_path):
+    target = tmp_path / "mine.npz"
+    run_lib.generate(dataclasses.replace(config, mode="generate", digit=None, num_samples=200, export=str(target)))
+    metrics, written = run_lib.evaluate(dataclasses.replace(config, mode="evaluate", samples=str(target)))
+    assert written[0] == str(tmp_path / "mine.metrics.json")
+    assert metrics["num_images"] == 200 and 0.0 <= metrics["accuracy"] <= 1.0
