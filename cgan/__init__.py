@@ -3,3 +3,5 @@
 from cgan import architectures  # noqa: F401  (registers every architecture)
 from cgan.config import Config
 from cgan.errors import CganError
+
+__all__ = ["Config", "CganError"]

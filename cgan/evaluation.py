@@ -32,7 +32,7 @@ import numpy as np
 
 from cgan.data import load_arrays
 from cgan.errors import CganError
-from cgan.files import atomic_path
+from cgan.files import atomic_path, write_json
 
 JUDGE_RECIPE = dict(
     version=1,  # bump when the code below changes what gets trained
@@ -223,12 +223,6 @@ def coverage(probabilities):
 # ---------------------------------------------------------------------------------------------
 
 
-def _write_json(path, data):
-    with atomic_path(path) as temporary, open(temporary, "w") as handle:
-        json.dump(data, handle, indent=2)
-        handle.write("\n")
-
-
 def _read_json(path):
     with open(path) as handle:
         return json.load(handle)
@@ -414,7 +408,7 @@ def load_judge(mnist_dir=None, data_dir=None, cache_dir=None, verbose=1):
     os.makedirs(folder, exist_ok=True)
     with atomic_path(model_path) as temporary:
         model.save(temporary)
-    _write_json(
+    write_json(
         info_path,
         dict(
             recipe=JUDGE_RECIPE,
@@ -486,5 +480,5 @@ def real_floor(judge):
             return cached["scores"]
     images, labels = load_arrays("test", judge.mnist_dir, judge.data_dir)
     scores = score(judge, images, labels)
-    _write_json(path, dict(settings=settings, scores=scores))
+    write_json(path, dict(settings=settings, scores=scores))
     return scores

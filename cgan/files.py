@@ -1,6 +1,7 @@
 """Writing files so that a crash never leaves a half-written one behind."""
 
 import contextlib
+import json
 import os
 
 
@@ -15,3 +16,10 @@ def atomic_path(path):
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def write_json(path, data):
+    """Writes `data` as indented JSON, atomically."""
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")

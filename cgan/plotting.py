@@ -1,7 +1,6 @@
 """Pictures a run writes: sample grids and loss curves (matplotlib, no display needed)."""
 
 import csv
-import os
 
 import matplotlib
 

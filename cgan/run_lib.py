@@ -15,7 +15,7 @@ import tensorflow as tf
 from cgan import data, registry
 from cgan.distribute import make_strategy
 from cgan.errors import CganError
-from cgan.files import atomic_path
+from cgan.files import atomic_path, write_json
 from cgan.history import History
 from cgan.plotting import save_grid, save_history_plot
 from cgan.trainer import GANTrainer
@@ -38,8 +38,11 @@ class RunFiles:
     def epoch_grid(self, epoch):
         return os.path.join(self.dir, f"image_at_epoch_{epoch:04d}.png")
 
-    def final_grid(self, digit):
-        return os.path.join(self.dir, "digits.png" if digit is None else f"digit_{digit}.png")
+    def final_grid(self, config):
+        """digit_<k>.png or digits.png (all ten) for conditional models, samples.png otherwise."""
+        if not config.conditional:
+            return os.path.join(self.dir, "samples.png")
+        return os.path.join(self.dir, "digits.png" if config.digit is None else f"digit_{config.digit}.png")
 
     def saved_config(self):
         """The config the run was started with, or None for a new run."""
@@ -118,7 +121,7 @@ def _grid_rows(count):
 def save_requested_grid(config, generator, files):
     """Draws the grid the user asked for (one digit, or all ten) and returns its path."""
     noise, labels = grid_inputs(config, config.digit, config.num_samples)
-    path = files.final_grid(config.digit if config.conditional else None)
+    path = files.final_grid(config)
     save_grid(draw(generator, noise, labels), _grid_rows(len(noise)), path)
     return path
 
@@ -151,8 +154,7 @@ def train(config):
 
     if int(trainer.step) < total_steps:
         os.makedirs(files.dir, exist_ok=True)
-        with atomic_path(files.config) as tmp, open(tmp, "w") as f:
-            json.dump(dict(dataclasses.asdict(config), train_digit=config.train_digit), f, indent=2)
+        write_json(files.config, dict(dataclasses.asdict(config), train_digit=config.train_digit))
         dataset = data.training_dataset(images, labels, images_per_step, config.seed)
         iterator = iter(strategy.experimental_distribute_dataset(dataset))
         _train_loop(config, trainer, iterator, manager, files, seconds, steps_per_epoch, total_steps)
@@ -352,8 +354,7 @@ def evaluate(config):
         images, labels = sample_set(config, generator, config.eval_samples, digit=None)
     metrics = evaluation.score(judge, images, labels)
     metrics.update(judge_accuracy=judge.accuracy, floor=evaluation.real_floor(judge))
-    with atomic_path(metrics_path) as tmp, open(tmp, "w") as f:
-        json.dump(metrics, f, indent=2)
+    write_json(metrics_path, metrics)
     written = [metrics_path]
     if labels is not None:
         evaluation.save_confusion_matrix_png(metrics["confusion_matrix"], matrix_path)

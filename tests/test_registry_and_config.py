@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-import cgan
+import cgan  # noqa: F401  (registers the architectures)
 from cgan import registry
 from cgan.config import Config
 from cgan.errors import CganError

@@ -132,3 +132,16 @@ def test_evaluate_scores_an_exported_file(config, first_run, tmp_path):
     metrics, written = run_lib.evaluate(dataclasses.replace(config, mode="evaluate", samples=str(target)))
     assert written[0] == str(tmp_path / "mine.metrics.json")
     assert metrics["num_images"] == 200 and 0.0 <= metrics["accuracy"] <= 1.0
+
+
+def test_an_unconditional_model_trained_on_one_digit_gets_its_own_folder(tmp_path, monkeypatch, mnist_dir, data_dir):
+    monkeypatch.chdir(tmp_path)  # the default run folder is relative: runs/<arch>-digit<k>
+    config = Config(arch="dense", digit=3, steps=20, batch_size=32, log_every=10,
+                    mnist_dir=mnist_dir, data_dir=data_dir)
+    path = run_lib.train(config)
+    assert path == os.path.join("runs", "dense-digit3", "samples.png")
+    assert matplotlib.image.imread(path).std() > 0.01
+    with open(os.path.join("runs", "dense-digit3", "run.json")) as f:
+        assert json.load(f)["train_digit"] == 3
+    with pytest.raises(CganError, match="trained on digit 3"):
+        run_lib.train(dataclasses.replace(config, output_dir=os.path.join("runs", "dense-digit3"), digit=5))
