@@ -345,13 +345,10 @@ def evaluate(config):
         stem = os.path.splitext(config.samples)[0]
         metrics_path, matrix_path = f"{stem}.metrics.json", f"{stem}.confusion_matrix.png"
     else:
-        generator = load_generator(config)
-        files = RunFiles(config.run_dir)
-        metrics_path = os.path.join(files.dir, "metrics.json")
-        matrix_path = os.path.join(files.dir, "confusion_matrix.png")
+        images, labels = sample_set(config, load_generator(config), config.eval_samples, digit=None)
+        metrics_path = os.path.join(config.run_dir, "metrics.json")
+        matrix_path = os.path.join(config.run_dir, "confusion_matrix.png")
     judge = judge_for(config)
-    if not config.samples:
-        images, labels = sample_set(config, generator, config.eval_samples, digit=None)
     metrics = evaluation.score(judge, images, labels)
     metrics.update(judge_accuracy=judge.accuracy, floor=evaluation.real_floor(judge))
     write_json(metrics_path, metrics)
