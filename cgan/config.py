@@ -7,8 +7,10 @@ from typing import Optional
 from cgan import registry
 from cgan.errors import CganError
 
-MODES = ("train", "generate", "evaluate")
+MODES = ("train", "generate", "evaluate", "compare")
 EXPORT_FORMATS = ("npz", "npz_and_png")
+DRAWINGS = ("grid", "interpolation", "sweep")  # what train and generate draw at the end
+COMPARE_ONLY = ("archs", "seeds", "experiment")  # fields that mean nothing outside --mode=compare
 MNIST_DIR_ENV = "CGAN_MNIST_DIR"  # folder of the four original MNIST .gz files, for offline use
 
 
@@ -21,6 +23,8 @@ class Config:
     digit: Optional[int] = None  # draw only this digit (and train on it, if unconditional)
     epochs: int = 10  # about 11 minutes for cgan on a 2-core CPU (README, "Defaults")
     steps: Optional[int] = None  # a step budget that overrides epochs, for quick runs
+    budget_images: Optional[int] = None  # train until this many images are seen (replaces epochs)
+    budget_seconds: Optional[float] = None  # train for this many wall seconds, scoring excluded
     batch_size: int = 64  # small batches give more updates per second on a CPU
     latent_dim: int = 64  # plenty for ten digit classes; 100 (DCGAN) buys nothing on MNIST
     learning_rate: Optional[float] = None
@@ -39,6 +43,10 @@ class Config:
     eval_every: Optional[int] = None  # train mode: score every this many epochs
     eval_samples: int = 10_000  # images per score: FID is biased upwards on small sets
     log_every: int = 50  # steps between rows of history.csv and TensorBoard points
+    draw: str = "grid"  # grid: the requested digits; interpolation: a latent walk; sweep: one style, ten digits
+    archs: Optional[tuple[str, ...]] = None  # compare: the arms; None = every registered architecture
+    seeds: int = 1  # compare: train each arm with seeds seed .. seed+seeds-1
+    experiment: Optional[str] = None  # compare: the name of the experiments/ config this came from
 
     def __post_init__(self):
         architecture = registry.get(self.arch)  # unknown names fail here, listing known ones
@@ -46,10 +54,10 @@ class Config:
             raise CganError(f"--mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.digit is not None and not 0 <= self.digit <= 9:
             raise CganError(f"--digit must be between 0 and 9, got {self.digit}")
-        for name in ("epochs", "batch_size", "latent_dim", "num_samples", "log_every", "eval_samples"):
+        for name in ("epochs", "batch_size", "latent_dim", "num_samples", "log_every", "eval_samples", "seeds"):
             if getattr(self, name) <= 0:
                 raise CganError(f"--{name} must be positive, got {getattr(self, name)}")
-        for name in ("steps", "critic_steps", "eval_every"):
+        for name in ("steps", "critic_steps", "eval_every", "budget_images", "budget_seconds"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise CganError(f"--{name} must be positive, got {getattr(self, name)}")
         if self.learning_rate is not None and not self.learning_rate > 0:
@@ -77,8 +85,48 @@ class Config:
             raise CganError(f"--export_format must be one of {', '.join(EXPORT_FORMATS)}, got {self.export_format!r}")
         if self.samples is not None and self.mode != "evaluate":
             raise CganError("--samples is for --mode=evaluate")
-        if architecture.recipe.conditional and self.eval_samples % 10:
+        self._check_budget()
+        if self.mode == "compare":
+            self._check_compare()
+        else:
+            given = [f"--{name}" for name in COMPARE_ONLY if getattr(self, name) != getattr(Config, name)]
+            if "--experiment" in given:
+                given = ["--experiment"]  # its --archs and --seeds were not typed: do not blame them
+            if given:
+                raise CganError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for --mode=compare only")
+        self._check_draw(architecture)
+        if any(registry.get(name).recipe.conditional for name in self.arms) and self.eval_samples % 10:
             raise CganError(f"--eval_samples must be a multiple of 10, got {self.eval_samples}")
+
+    def _check_budget(self):
+        if self.budget_images is not None and self.budget_seconds is not None:
+            raise CganError("give one budget, --budget_images or --budget_seconds, not both")
+        if self.steps is not None and self.budget is not None:
+            raise CganError("--steps and a budget both set the length of training; give one")
+
+    def _check_compare(self):
+        if self.budget is None:
+            raise CganError("--mode=compare needs the budget every arm gets: --budget_images=N or --budget_seconds=S")
+        if self.digit is not None:
+            raise CganError("--mode=compare trains on all ten digits; drop --digit")
+        if self.archs is not None:
+            if not self.archs:
+                raise CganError("--archs must name at least one architecture")
+            for name in self.archs:
+                if name not in registry.names():
+                    raise CganError(f"--archs: unknown architecture {name!r}; registered: {', '.join(registry.names())}")
+            twice = sorted({name for name in self.archs if self.archs.count(name) > 1})
+            if twice:
+                raise CganError(f"--archs names {', '.join(twice)} more than once")
+
+    def _check_draw(self, architecture):
+        if self.draw not in DRAWINGS:
+            raise CganError(f"--draw must be one of {', '.join(DRAWINGS)}, got {self.draw!r}")
+        if self.draw == "sweep" and self.mode != "compare":
+            if not architecture.recipe.conditional:
+                raise CganError(f"--draw=sweep needs a conditional architecture; {self.arch} ignores labels")
+            if self.digit is not None:
+                raise CganError("--draw=sweep draws all ten digits; drop --digit")
 
     @property
     def recipe(self) -> registry.Recipe:
@@ -89,6 +137,23 @@ class Config:
             if getattr(self, name) is not None
         }
         return dataclasses.replace(registry.get(self.arch).recipe, **overrides)
+
+    @property
+    def budget(self) -> Optional[tuple[str, float]]:
+        """("images", N) or ("seconds", S) when a budget replaces --epochs, else None."""
+        if self.budget_images is not None:
+            return ("images", self.budget_images)
+        if self.budget_seconds is not None:
+            return ("seconds", self.budget_seconds)
+        return None
+
+    @property
+    def arms(self) -> tuple[str, ...]:
+        """The architectures this config trains: --archs (every registered one by default) when
+        comparing, else just --arch."""
+        if self.mode != "compare":
+            return (self.arch,)
+        return tuple(self.archs) if self.archs is not None else tuple(registry.names())
 
     @property
     def conditional(self) -> bool:
@@ -102,9 +167,12 @@ class Config:
 
     @property
     def run_dir(self) -> str:
-        """Where the run lives: one folder per conditional model, one per digit otherwise."""
+        """Where the run lives: one folder per conditional model, one per digit otherwise;
+        a comparison gets runs/<experiment> (runs/compare without one)."""
         if self.output_dir:
             return self.output_dir
+        if self.mode == "compare":
+            return os.path.join("runs", self.experiment or "compare")
         suffix = "" if self.train_digit is None else f"-digit{self.train_digit}"
         return os.path.join("runs", self.arch + suffix)
 

@@ -5,8 +5,10 @@ Everything here takes a frozen Config; nothing reads flags.
 
 import dataclasses
 import json
+import glob
 import os
 import time
+from typing import Optional
 
 import keras
 import numpy as np
@@ -17,7 +19,7 @@ from cgan.distribute import make_strategy
 from cgan.errors import CganError
 from cgan.files import atomic_path, write_json
 from cgan.history import History
-from cgan.plotting import save_grid, save_history_plot
+from cgan.plotting import save_gif, save_grid, save_history_plot
 from cgan.trainer import GANTrainer
 
 GRID_SIDE = 10  # grids are 10 x 10: for a conditional model, row k shows digit k
@@ -31,18 +33,34 @@ class RunFiles:
         self.config = os.path.join(run_dir, "run.json")
         self.checkpoints = os.path.join(run_dir, "checkpoints")
         self.generator = os.path.join(run_dir, "generator.keras")
+        self.raw_generator = os.path.join(run_dir, "generator_raw.keras")  # written only when EMA is on
         self.history = os.path.join(run_dir, "history.csv")
         self.history_plot = os.path.join(run_dir, "losses.png")
         self.tensorboard = os.path.join(run_dir, "tensorboard")
+        self.progress_gif = os.path.join(run_dir, "training.gif")
+        self.metrics = os.path.join(run_dir, "metrics.json")
 
     def epoch_grid(self, epoch):
         return os.path.join(self.dir, f"image_at_epoch_{epoch:04d}.png")
+
+    def epoch_grids(self):
+        """[(epoch, path)] of the per-epoch grids written so far, in epoch order."""
+        paths = sorted(glob.glob(os.path.join(glob.escape(self.dir), "image_at_epoch_[0-9][0-9][0-9][0-9].png")))
+        return [(int(path[-8:-4]), path) for path in paths]
 
     def final_grid(self, config):
         """digit_<k>.png or digits.png (all ten) for conditional models, samples.png otherwise."""
         if not config.conditional:
             return os.path.join(self.dir, "samples.png")
         return os.path.join(self.dir, "digits.png" if config.digit is None else f"digit_{config.digit}.png")
+
+    def drawing(self, config):
+        """Where config.draw's picture goes: the final grid, interpolation[_<k>].png or sweep.png."""
+        if config.draw == "grid":
+            return self.final_grid(config)
+        if config.draw == "interpolation" and config.conditional and config.digit is not None:
+            return os.path.join(self.dir, f"interpolation_{config.digit}.png")
+        return os.path.join(self.dir, f"{config.draw}.png")
 
     def saved_config(self):
         """The config the run was started with, or None for a new run."""
@@ -114,22 +132,58 @@ def draw(generator, noise, labels, batch_size=500):
     return data.to_uint8(np.concatenate(images))
 
 
-def _grid_rows(count):
-    return GRID_SIDE if count % GRID_SIDE == 0 else 1
+def slerp(start, end, fractions):
+    """Spherical interpolation from noise vector `start` to `end`, one row per fraction in [0, 1].
+
+    Gaussian noise lies near a sphere; the straight line between two points cuts inside it,
+    where the generator has seen little noise, so the middle images fade (White 2016).
+    """
+    start, end = np.asarray(start, np.float64), np.asarray(end, np.float64)
+    fractions = np.asarray(fractions, np.float64)[:, None]
+    cosine = np.dot(start, end) / (np.linalg.norm(start) * np.linalg.norm(end))
+    angle = np.arccos(np.clip(cosine, -1.0, 1.0))
+    if np.sin(angle) < 1e-6:  # (anti)parallel: every great circle fits, the straight line is as good
+        return (1 - fractions) * start + fractions * end
+    return (np.sin((1 - fractions) * angle) * start + np.sin(fractions * angle) * end) / np.sin(angle)
 
 
-def save_requested_grid(config, generator, files):
-    """Draws the grid the user asked for (one digit, or all ten) and returns its path."""
-    noise, labels = grid_inputs(config, config.digit, config.num_samples)
-    path = files.final_grid(config)
-    save_grid(draw(generator, noise, labels), _grid_rows(len(noise)), path)
+def drawing_inputs(config):
+    """Noise, labels and the number of rows of the picture config.draw asks for.
+
+    grid: config.num_samples images of config.digit (all ten: row k is digit k).
+    interpolation: ten steps between two noise vectors; a conditional model without --digit
+    walks the same path once per digit, one row each.
+    sweep (conditional only): ten noise vectors, one per row, each drawn as digits 0-9.
+    """
+    if config.draw == "grid":
+        noise, labels = grid_inputs(config, config.digit, config.num_samples)
+        return noise, labels, GRID_SIDE if len(noise) % GRID_SIDE == 0 else 1
+    rng = np.random.default_rng(config.seed)
+    if config.draw == "interpolation":
+        start, end = rng.standard_normal((2, config.latent_dim))
+        path = slerp(start, end, np.linspace(0.0, 1.0, GRID_SIDE))
+        digits = [config.digit or 0] if not config.conditional or config.digit is not None else range(data.NUM_CLASSES)
+        noise = np.tile(path, (len(digits), 1))
+        labels = np.repeat(digits, GRID_SIDE)
+        return noise.astype(np.float32), labels.astype(np.int32), len(digits)
+    styles = rng.standard_normal((GRID_SIDE, config.latent_dim))
+    noise = np.repeat(styles, data.NUM_CLASSES, axis=0)
+    labels = np.tile(np.arange(data.NUM_CLASSES), GRID_SIDE)
+    return noise.astype(np.float32), labels.astype(np.int32), GRID_SIDE
+
+
+def draw_requested(config, generator, files):
+    """Draws the picture config.draw asks for (one digit, all ten, a walk or a sweep); returns its path."""
+    noise, labels, rows = drawing_inputs(config)
+    path = files.drawing(config)
+    save_grid(draw(generator, noise, labels), rows, path)
     return path
 
 
 def train(config):
-    """Trains (or resumes, or reuses) the run in config.run_dir, then draws the requested grid.
+    """Trains (or resumes, or reuses) the run in config.run_dir, then draws what config.draw asks.
 
-    Returns the path of the grid. A finished run is not retrained: only drawn from.
+    Returns the path of the picture. A finished run is not retrained: only drawn from.
     """
     files = RunFiles(config.run_dir)
     _check_same_model(config, files)
@@ -150,19 +204,58 @@ def train(config):
     steps_per_epoch = len(images) // images_per_step
     if steps_per_epoch == 0:
         raise CganError(f"--batch_size {config.batch_size} is larger than the {len(images)} training images")
-    total_steps = config.steps or config.epochs * steps_per_epoch
+    stop = Stop.of(config, images_per_step, steps_per_epoch)
 
-    if int(trainer.step) < total_steps:
+    if not stop.reached(int(trainer.step), float(seconds.numpy())):
         os.makedirs(files.dir, exist_ok=True)
         write_json(files.config, dict(dataclasses.asdict(config), train_digit=config.train_digit))
         dataset = data.training_dataset(images, labels, images_per_step, config.seed)
         iterator = iter(strategy.experimental_distribute_dataset(dataset))
-        _train_loop(config, trainer, iterator, manager, files, seconds, steps_per_epoch, total_steps)
-        trainer.sampler.save(files.generator)
+        _train_loop(config, trainer, iterator, manager, files, seconds, steps_per_epoch, stop)
+        _export_generators(trainer, files)
         save_history_plot(files.history, files.history_plot)
-    elif not os.path.exists(files.generator):
-        trainer.sampler.save(files.generator)
-    return save_requested_grid(config, trainer.sampler, files)
+        grids = files.epoch_grids()
+        save_gif([path for _, path in grids], [f"epoch {epoch}" for epoch, _ in grids], files.progress_gif)
+    elif not all(os.path.exists(path) for path in _exports(trainer, files)):
+        _export_generators(trainer, files)
+    return draw_requested(config, trainer.sampler, files)
+
+
+@dataclasses.dataclass(frozen=True)
+class Stop:
+    """When training ends: after `steps` generator steps, or once `seconds` of training have passed."""
+
+    steps: Optional[int]  # None: only the clock decides
+    seconds: Optional[float]  # None: only the step count decides
+
+    @classmethod
+    def of(cls, config, images_per_step, steps_per_epoch):
+        """--steps, else the steps that see --budget_images images (the last one may overshoot by
+        less than a step), else --budget_seconds, else --epochs."""
+        if config.steps:
+            return cls(config.steps, None)
+        if config.budget_images:
+            return cls(-(-config.budget_images // images_per_step), None)
+        if config.budget_seconds:
+            return cls(None, config.budget_seconds)
+        return cls(config.epochs * steps_per_epoch, None)
+
+    def reached(self, step, seconds):
+        """Whether a run at `step` after `seconds` of training is finished."""
+        if self.steps is not None:
+            return step >= self.steps
+        return seconds >= self.seconds
+
+
+def _exports(trainer, files):
+    """The generator files a run exports: the sampler and, when EMA is on, the raw generator too."""
+    return [files.generator] + ([files.raw_generator] if trainer.ema_generator is not None else [])
+
+
+def _export_generators(trainer, files):
+    trainer.sampler.save(files.generator)
+    if trainer.ema_generator is not None:
+        trainer.generator.save(files.raw_generator)  # evaluate scores both, to show what EMA buys
 
 
 def _restore(manager):
@@ -174,15 +267,15 @@ def _restore(manager):
         ) from None
 
 
-def _train_loop(config, trainer, iterator, manager, files, seconds, steps_per_epoch, total_steps):
-    """Runs steps until total_steps, writing history, TensorBoard, grids, scores and checkpoints."""
+def _train_loop(config, trainer, iterator, manager, files, seconds, steps_per_epoch, stop):
+    """Runs steps until `stop`, writing history, TensorBoard, grids, scores and checkpoints."""
     images_per_step = config.batch_size * trainer.recipe.critic_steps
     noise, labels = grid_inputs(config, None if config.conditional else config.train_digit)
     judge = judge_for(config) if config.eval_every else None
     step = int(trainer.step)
     history = History(files.history, resume_step=step)
     writer = tf.summary.create_file_writer(files.tensorboard)
-    num_epochs = -(-total_steps // steps_per_epoch)
+    num_epochs = "?" if stop.steps is None else -(-stop.steps // steps_per_epoch)
     clock = time.time() - float(seconds.numpy())  # wall seconds of training, carried over resumes
     interval = []
 
@@ -199,9 +292,10 @@ def _train_loop(config, trainer, iterator, manager, files, seconds, steps_per_ep
                 tf.summary.scalar(name, value)
         interval.clear()
 
-    while step < total_steps:
+    finished = False
+    while not finished:
         epoch = step // steps_per_epoch + 1
-        epoch_end = min(epoch * steps_per_epoch, total_steps)
+        epoch_end = epoch * steps_per_epoch if stop.steps is None else min(epoch * steps_per_epoch, stop.steps)
         print(f"Epoch {epoch}/{num_epochs}")
         progress = keras.utils.Progbar(epoch_end - (epoch - 1) * steps_per_epoch)
         progress.update(step - (epoch - 1) * steps_per_epoch)
@@ -210,10 +304,13 @@ def _train_loop(config, trainer, iterator, manager, files, seconds, steps_per_ep
             step += 1
             interval.append(metrics)
             progress.update(step - (epoch - 1) * steps_per_epoch, list(metrics.items()))
+            finished = stop.reached(step, time.time() - clock)
+            if finished:
+                break
             if step % config.log_every == 0 and step < epoch_end:
                 log(epoch)
         quality = None
-        if judge is not None and (epoch % config.eval_every == 0 or step == total_steps):
+        if judge is not None and (epoch % config.eval_every == 0 or finished):
             scoring_started = time.time()
             quality = _quality_scalars(score_generator(config, trainer.sampler, judge))
             clock += time.time() - scoring_started  # scoring time is not training time
@@ -245,16 +342,20 @@ def _quality_scalars(scores):
     return {name: float(scores[name]) for name in keep if name in scores}
 
 
-def load_generator(config):
-    """The exported generator of a finished run (Keras safe mode: no arbitrary code)."""
+def load_generator(config, raw=False):
+    """The exported generator of a finished run (Keras safe mode: no arbitrary code); with `raw`,
+    the generator before weight averaging, which a run with EMA exports beside it."""
     files = RunFiles(config.run_dir)
-    if not os.path.exists(files.generator):
+    path = files.raw_generator if raw else files.generator
+    if not os.path.exists(path):
+        if raw:
+            raise CganError(f"no raw generator in {files.dir}: only runs trained with --ema > 0 have one")
         raise CganError(f"no trained generator in {files.dir}; train it first with --mode=train")
     _check_same_model(config, files)
     try:
-        return keras.models.load_model(files.generator, safe_mode=True, compile=False)
+        return keras.models.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # a truncated or tampered file: report it, never retrain silently
-        raise CganError(f"cannot load {files.generator}: {str(error).splitlines()[0]}") from None
+        raise CganError(f"cannot load {path}: {str(error).splitlines()[0]}") from None
 
 
 def generate(config):
@@ -264,7 +365,7 @@ def generate(config):
     """
     generator = load_generator(config)
     files = RunFiles(config.run_dir)
-    written = [save_requested_grid(config, generator, files)]
+    written = [draw_requested(config, generator, files)]
     if config.export:
         written += export_samples(config, generator, config.export)
     return written
@@ -332,42 +433,50 @@ def read_samples(path):
     return images, labels
 
 
-def evaluate(config):
-    """Scores a trained run (or --samples FILE.npz) with the judge, beside the real-data floor.
+def evaluate(config, judge=None):
+    """Scores a trained run (or --samples FILE.npz) with the judge (loaded if not given), beside
+    the real-data floor.
 
-    Writes metrics.json (and confusion_matrix.png when labels are known) and returns
-    (metrics, paths written).
+    A run trained with EMA is scored twice: the averaged generator (the main figures) and
+    the raw one (under the key "raw"). Writes metrics.json (and confusion_matrix.png when
+    labels are known) and returns (metrics, paths written).
     """
     from cgan import evaluation
 
+    judge = judge or judge_for(config)
     if config.samples:
         images, labels = read_samples(config.samples)
+        metrics = evaluation.score(judge, images, labels)
         stem = os.path.splitext(config.samples)[0]
         metrics_path, matrix_path = f"{stem}.metrics.json", f"{stem}.confusion_matrix.png"
     else:
-        images, labels = sample_set(config, load_generator(config), config.eval_samples, digit=None)
-        metrics_path = os.path.join(config.run_dir, "metrics.json")
-        matrix_path = os.path.join(config.run_dir, "confusion_matrix.png")
-    judge = judge_for(config)
-    metrics = evaluation.score(judge, images, labels)
+        files = RunFiles(config.run_dir)
+        metrics = score_generator(config, load_generator(config), judge)
+        if os.path.exists(files.raw_generator):
+            metrics["raw"] = score_generator(config, load_generator(config, raw=True), judge)
+        metrics_path, matrix_path = files.metrics, os.path.join(files.dir, "confusion_matrix.png")
     metrics.update(judge_accuracy=judge.accuracy, floor=evaluation.real_floor(judge))
     write_json(metrics_path, metrics)
     written = [metrics_path]
-    if labels is not None:
+    if "confusion_matrix" in metrics:  # the samples had labels: a conditional model or a labelled file
         evaluation.save_confusion_matrix_png(metrics["confusion_matrix"], matrix_path)
         written.append(matrix_path)
     return metrics, written
 
 
 def metrics_table(metrics):
-    """A plain-text table: each figure beside the same figure for real held-out digits."""
+    """A plain-text table: each figure beside the same figure for real held-out digits (and,
+    for a run with EMA, beside the raw generator's)."""
     rows = [("FID", "fid"), ("Inception Score", "inception_score"), ("KID", "kid"),
             ("precision", "precision"), ("recall", "recall")]
     rows.append(("accuracy", "accuracy") if "accuracy" in metrics else ("digits below 5%", "digits_below_5_percent"))
-    floor = metrics["floor"]
-    lines = [f"{'metric':<17}{'samples':>12}{'real digits':>14}"]
+    columns = [("samples", metrics)]
+    if "raw" in metrics:
+        columns = [("EMA G", metrics), ("raw G", metrics["raw"])]
+    columns.append(("real digits", metrics["floor"]))
+    lines = [f"{'metric':<17}" + "".join(f"{title:>14}" for title, _ in columns)]
     for title, key in rows:
-        lines.append(f"{title:<17}{metrics[key]:>12.4g}{floor.get(key, float('nan')):>14.4g}")
+        lines.append(f"{title:<17}" + "".join(f"{source.get(key, float('nan')):>14.4g}" for _, source in columns))
     lines.append(f"(judge: {metrics['judge_accuracy']:.2%} accurate on the MNIST test set; "
                  f"{metrics['num_images']} samples scored)")
     return "\n".join(lines)
