@@ -3,6 +3,8 @@
 import csv
 import os
 
+import numpy as np
+
 COLUMNS = (
     "step", "epoch", "images_seen", "seconds", "d_loss", "d_accuracy", "g_loss",
     # quality, at the end of the epochs that were scored (--eval_every)
@@ -28,3 +30,14 @@ class History:
         """Adds one row (a dict with the COLUMNS keys; a missing value is left empty)."""
         with open(self.path, "a", newline="") as f:
             csv.DictWriter(f, COLUMNS).writerow({name: row.get(name, "") for name in COLUMNS})
+
+
+def read(path):
+    """The rows of a history.csv as dicts of strings (a missing value is "")."""
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def values(rows, name):
+    """One column of `rows` as floats, NaN where it is empty or absent."""
+    return np.array([float(r[name]) if r.get(name) not in (None, "") else np.nan for r in rows])
