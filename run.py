@@ -2,9 +2,11 @@
 
     python run.py --arch=cgan --digit=7     # train (or reuse) a cGAN, draw 7s
     python run.py --arch=cgan               # all ten digits in one grid
+    python run.py --mode=compare --archs=dense,cgan --budget_images=60000   # side by side
 """
 
 import contextlib
+import dataclasses
 import os
 import sys
 
@@ -34,18 +36,21 @@ from absl import app, flags, logging  # noqa: E402
 
 import cgan  # noqa: E402  (registers the architectures, so --arch can list them)
 from cgan import registry  # noqa: E402
-from cgan.config import EXPORT_FORMATS, MODES, Config  # noqa: E402
+from cgan.config import DRAWINGS, EXPORT_FORMATS, MODES, Config  # noqa: E402
 
 DEFAULTS = Config()
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("arch", DEFAULTS.arch, registry.names(), "Registered architecture to train or draw from.")
 flags.DEFINE_enum(
     "mode", DEFAULTS.mode, list(MODES),
-    "train: train (or resume, or reuse) then draw; generate: draw only; evaluate: score with the MNIST judge.",
+    "train: train (or resume, or reuse) then draw; generate: draw only; evaluate: score with the MNIST judge; "
+    "compare: train and score every --archs arm on one budget, side by side.",
 )
 flags.DEFINE_integer("digit", None, "Digit 0-9 to draw; unconditional models then train on that digit only.")
 flags.DEFINE_integer("epochs", DEFAULTS.epochs, "Passes over the training set.")
 flags.DEFINE_integer("steps", None, "Generator steps; overrides --epochs (for quick runs).")
+flags.DEFINE_integer("budget_images", None, "Train until this many images are seen (replaces --epochs).")
+flags.DEFINE_float("budget_seconds", None, "Train for this many wall seconds, scoring excluded (replaces --epochs).")
 flags.DEFINE_integer("batch_size", DEFAULTS.batch_size, "Global batch size (summed over replicas).")
 flags.DEFINE_integer("latent_dim", DEFAULTS.latent_dim, "Size of the noise vector z.")
 flags.DEFINE_float("learning_rate", None, "Adam learning rate (default: the architecture's).")
@@ -61,11 +66,19 @@ flags.DEFINE_string("samples", None, "evaluate mode: score this .npz (export for
 flags.DEFINE_integer("eval_every", None, "train mode: score with the judge every this many epochs.")
 flags.DEFINE_integer("eval_samples", DEFAULTS.eval_samples, "Images generated for each score.")
 flags.DEFINE_integer("log_every", DEFAULTS.log_every, "Steps between history.csv rows and TensorBoard points.")
+flags.DEFINE_enum(
+    "draw", DEFAULTS.draw, list(DRAWINGS),
+    "What train and generate draw: grid (the digits asked for), interpolation (a walk between two noises), "
+    "sweep (one noise per row drawn as digits 0-9; conditional models).",
+)
+flags.DEFINE_list("archs", None, "compare mode: comma-separated architectures (default: every registered one).")
+flags.DEFINE_integer("seeds", DEFAULTS.seeds, "compare mode: train each arm with this many seeds, from --seed on.")
+flags.DEFINE_string("experiment", None, "compare mode: a named experiment of experiments/configs.py.")
 
 CONFIG_FLAGS = (
-    "arch", "mode", "digit", "epochs", "steps", "batch_size", "latent_dim", "learning_rate",
-    "ema", "seed", "output_dir", "mnist_dir", "data_dir", "num_samples", "export", "export_format",
-    "samples", "eval_every", "eval_samples", "log_every",
+    "arch", "mode", "digit", "epochs", "steps", "budget_images", "budget_seconds", "batch_size", "latent_dim",
+    "learning_rate", "ema", "seed", "output_dir", "mnist_dir", "data_dir", "num_samples", "export",
+    "export_format", "samples", "eval_every", "eval_samples", "log_every", "draw", "archs", "seeds",
 )
 
 
@@ -83,6 +96,28 @@ def parse_flags(argv):
         fail(str(error).splitlines()[0])
 
 
+def flag_values(names):
+    """{name: value} of the named flags, --archs as a tuple (the Config is frozen)."""
+    values = {name: getattr(FLAGS, name) for name in names}
+    if values.get("archs") is not None:
+        values["archs"] = tuple(values["archs"])
+    return values
+
+
+def make_config():
+    """The Config of the flags or, with --experiment, that experiment's Config with the flags given
+    on the command line applied on top (a budget flag replaces the experiment's budget)."""
+    if not FLAGS.experiment:
+        return Config(**flag_values(CONFIG_FLAGS))
+    from experiments import configs  # beside run.py: found when run.py is run from any folder
+
+    base = configs.get(FLAGS.experiment)
+    given = flag_values([name for name in CONFIG_FLAGS if FLAGS[name].present])
+    if "budget_images" in given or "budget_seconds" in given:
+        given = dict(dict(budget_images=None, budget_seconds=None), **given)
+    return dataclasses.replace(base, **given)
+
+
 def main(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -90,8 +125,13 @@ def main(argv):
     from cgan import run_lib
 
     try:
-        config = Config(**{name: getattr(FLAGS, name) for name in CONFIG_FLAGS})
-        if config.mode == "train":
+        config = make_config()
+        if config.mode == "compare":
+            from cgan import compare
+
+            table, written = compare.compare(config)
+            print(table)
+        elif config.mode == "train":
             written = [run_lib.train(config)]
         elif config.mode == "generate":
             written = run_lib.generate(config)

@@ -1,0 +1,235 @@
+"""--mode=compare: every arm (a registered architecture) trained with the same seeds, data
+and budget, each in its own run folder inside one comparison folder, then compared there.
+
+    <compare dir>/<arch>-seed<k>/   an ordinary run folder (rerunning reuses finished runs)
+    <compare dir>/comparison.png    a block per architecture, row k = digit k
+    <compare dir>/comparison.md     the table, with the real-data floor as its own row
+    <compare dir>/comparison.csv    the same table, one column per figure and one per spread
+    <compare dir>/losses.png        every arm's losses on shared axes
+    <compare dir>/quality.png       every arm's scores over images seen and wall seconds
+
+Everything here takes the frozen Config of the comparison; nothing reads flags.
+"""
+
+import csv
+import dataclasses
+import json
+import math
+import os
+
+import numpy as np
+
+from cgan import data, evaluation, history, registry, run_lib
+from cgan.files import atomic_path, write_json
+from cgan.plotting import save_comparison_curves, save_side_by_side
+
+SAMPLES_PER_DIGIT = 8  # columns of each architecture's block: enough to see variety, narrow enough for 7 blocks
+SORT_POOL = 1000  # unconditional samples the judge sorts into rows: ~100 per digit when balanced
+FLOOR_LABEL = "real MNIST test digits"
+# (CSV column, Markdown heading, format): the figures of the table, left to right
+COLUMNS = (
+    ("parameters", "parameters (G + D)", "{:,.0f}"),
+    ("images_per_second", "images/s", "{:,.0f}"),
+    ("seconds", "wall s", "{:,.0f}"),
+    ("fid", "FID", "{:.3g}"),
+    ("inception_score", "IS", "{:.3g}"),
+    ("kid", "KID", "{:.3g}"),
+    ("precision", "precision", "{:.3f}"),
+    ("recall", "recall", "{:.3f}"),
+    ("accuracy", "accuracy", "{:.3f}"),
+    ("digits_covered", "digits covered", "{:.3g}"),
+)
+
+
+def arm_config(config, arch, seed):
+    """The train-mode Config of one arm and seed: a run folder <compare dir>/<arch>-seed<seed>,
+    scored every epoch (every --eval_every epochs if given) for the quality-over-time curves."""
+    return dataclasses.replace(
+        config, mode="train", arch=arch, seed=seed, output_dir=os.path.join(config.run_dir, f"{arch}-seed{seed}"),
+        eval_every=config.eval_every or 1, archs=None, seeds=1, experiment=None, draw="grid", export=None,
+    )
+
+
+def seeds(config):
+    """The seeds every arm is trained with: --seed .. --seed + --seeds - 1."""
+    return list(range(config.seed, config.seed + config.seeds))
+
+
+def parameter_count(config):
+    """Generator plus discriminator parameters of config.arch at config.latent_dim."""
+    generator, discriminator = registry.get(config.arch).build(data.IMAGE_SHAPE, config.latent_dim, data.NUM_CLASSES)
+    return generator.count_params() + discriminator.count_params()
+
+
+def arm_metrics(arm, judge):
+    """The run's metrics.json when it scored the current generator on as many samples as asked,
+    else a fresh run_lib.evaluate (which writes it)."""
+    files = run_lib.RunFiles(arm.run_dir)
+    if os.path.exists(files.metrics) and os.path.getmtime(files.metrics) >= os.path.getmtime(files.generator):
+        with open(files.metrics) as f:
+            metrics = json.load(f)
+        if metrics.get("num_images") == arm.eval_samples:
+            return metrics
+    return run_lib.evaluate(dataclasses.replace(arm, mode="evaluate"), judge)[0]
+
+
+def digits_covered(scores):
+    """How many digits make up at least evaluation.RARE_SHARE of the judged samples: from the
+    coverage of unconditional samples, or from the confusion matrix's columns of labelled ones."""
+    if "coverage" in scores:
+        shares = np.asarray(scores["coverage"])
+    else:
+        matrix = np.asarray(scores["confusion_matrix"])
+        shares = matrix.sum(axis=0) / max(matrix.sum(), 1)
+    return int(np.sum(shares >= evaluation.RARE_SHARE))
+
+
+def figures(scores, parameters=math.nan, images_seen=math.nan, seconds=math.nan):
+    """One table row's figures (COLUMNS keys) from judge scores and a run's size and speed; NaN
+    for what does not apply (accuracy of unconditional samples, speed of real digits)."""
+    return dict(
+        parameters=parameters,
+        images_per_second=images_seen / seconds if seconds else math.nan,
+        seconds=seconds,
+        fid=scores["fid"],
+        inception_score=scores["inception_score"],
+        kid=scores["kid"],
+        precision=scores["precision"],
+        recall=scores["recall"],
+        accuracy=scores.get("accuracy", math.nan),
+        digits_covered=digits_covered(scores),
+    )
+
+
+def mean_and_spread(rows):
+    """{column: (mean, sample standard deviation)} over the seeds' figure dicts; the spread is
+    NaN for a single seed (nothing to spread) and NaNs stay NaN (a figure that does not apply)."""
+    summary = {}
+    for name, _, _ in COLUMNS:
+        values = np.array([row[name] for row in rows], np.float64)
+        spread = float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
+        summary[name] = (float(np.mean(values)), spread)
+    return summary
+
+
+def table_rows(arms, floor):
+    """[(label, number of seeds, {column: (mean, spread)})]: each arm (and its raw generator when
+    it averages weights), then the real-data floor."""
+    rows = []
+    for arch, runs in arms.items():
+        rows.append((arch, len(runs), mean_and_spread([run["figures"] for run in runs])))
+        if all("raw_figures" in run for run in runs):
+            rows.append((f"{arch} (raw G)", len(runs), mean_and_spread([run["raw_figures"] for run in runs])))
+    rows.append((FLOOR_LABEL, None, mean_and_spread([figures(floor)])))
+    return rows
+
+
+def _cell(fmt, mean, spread):
+    if math.isnan(mean):
+        return "–"
+    return fmt.format(mean) + ("" if math.isnan(spread) else " ± " + fmt.format(spread))
+
+
+def markdown_table(rows, note=""):
+    """The table in Markdown: "mean ± std" cells over seeds, "–" where a figure does not apply."""
+    lines = ["| arm | seeds | " + " | ".join(title for _, title, _ in COLUMNS) + " |",
+             "|---|---:|" + "---:|" * len(COLUMNS)]
+    for label, count, summary in rows:
+        cells = [_cell(fmt, *summary[name]) for name, _, fmt in COLUMNS]
+        lines.append(f"| {label} | {'' if count is None else count} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + (f"\n\n{note}\n" if note else "\n")
+
+
+def write_csv(rows, path):
+    """The table as CSV: arm, seeds, then each figure's mean and its spread (<name>_std); empty when NaN."""
+    header = ["arm", "seeds"] + [f"{name}{suffix}" for name, _, _ in COLUMNS for suffix in ("", "_std")]
+
+    def number(value):
+        return "" if math.isnan(value) else f"{value:.6g}"
+
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for label, count, summary in rows:
+            writer.writerow([label, "" if count is None else count]
+                            + [number(v) for name, _, _ in COLUMNS for v in summary[name]])
+
+
+def sort_by_digit(images, predicted, per_digit, blank=255):
+    """The first `per_digit` images the judge predicted as each digit, digit 0's first: an
+    (10 * per_digit, ...) array for a 10-row grid; a digit with too few is padded with
+    `blank` tiles (white, like the grid's gaps: "none drawn")."""
+    images, predicted = np.asarray(images), np.asarray(predicted)
+    rows = []
+    for digit in range(data.NUM_CLASSES):
+        chosen = images[predicted == digit][:per_digit]
+        padding = np.full((per_digit - len(chosen),) + images.shape[1:], blank, images.dtype)
+        rows.append(np.concatenate([chosen, padding]))
+    return np.concatenate(rows)
+
+
+def digit_block(arm, judge):
+    """SAMPLES_PER_DIGIT images per digit from one arm's generator, uint8 (10 * n, 28, 28, 1), row k
+    digit k: asked for when conditional (one noise per column), sorted by the judge otherwise."""
+    generator = run_lib.load_generator(arm)
+    if arm.conditional:
+        noise, labels = run_lib.grid_inputs(arm, None, data.NUM_CLASSES * SAMPLES_PER_DIGIT)
+        return run_lib.draw(generator, noise, labels)
+    images, _ = run_lib.sample_set(arm, generator, SORT_POOL, digit=None)
+    predicted = judge.probabilities(images).argmax(axis=1)
+    return sort_by_digit(images, predicted, SAMPLES_PER_DIGIT)[..., None]
+
+
+def _budget_note(config):
+    kind, amount = config.budget
+    budget = f"{amount:,} images seen" if kind == "images" else f"{amount:g} s of training"
+    return (f"Each arm: {budget}, batch {config.batch_size}, seeds {', '.join(map(str, seeds(config)))} "
+            f"(mean ± standard deviation over seeds). Scores on {config.eval_samples:,} samples in the "
+            "MNIST judge's feature space; wall seconds exclude scoring. Digits covered: digits that are "
+            f"at least {evaluation.RARE_SHARE:.0%} of the judged samples. Raw G: the generator before "
+            "weight averaging (EMA).")
+
+
+def compare(config):
+    """Trains (or reuses) every arm with every seed, scores each run, and writes the comparison.
+
+    Returns (the Markdown table, the paths written).
+    """
+    os.makedirs(config.run_dir, exist_ok=True)
+    write_json(os.path.join(config.run_dir, "compare.json"), dataclasses.asdict(config))
+    judge = run_lib.judge_for(config)
+    arms = {}
+    for arch in config.arms:
+        parameters = None
+        for seed in seeds(config):
+            arm = arm_config(config, arch, seed)
+            run_lib.train(arm)
+            parameters = parameters or parameter_count(arm)
+            metrics = arm_metrics(arm, judge)
+            rows = history.read(run_lib.RunFiles(arm.run_dir).history)
+            speed = dict(parameters=parameters, images_seen=float(rows[-1]["images_seen"]),
+                         seconds=float(rows[-1]["seconds"]))
+            run = dict(config=arm, history=rows, figures=figures(metrics, **speed))
+            if "raw" in metrics:
+                run["raw_figures"] = figures(metrics["raw"], **speed)
+            arms.setdefault(arch, []).append(run)
+
+    rows = table_rows(arms, evaluation.real_floor(judge))
+    table = markdown_table(rows, _budget_note(config))
+    out = config.run_dir
+    paths = dict(picture=os.path.join(out, "comparison.png"), markdown=os.path.join(out, "comparison.md"),
+                 csv=os.path.join(out, "comparison.csv"), losses=os.path.join(out, "losses.png"),
+                 quality=os.path.join(out, "quality.png"))
+    with atomic_path(paths["markdown"]) as tmp, open(tmp, "w") as f:
+        f.write(table)
+    write_csv(rows, paths["csv"])
+    firsts = [runs[0]["config"] for runs in arms.values()]  # the picture shows the first seed
+    save_side_by_side(
+        [digit_block(arm, judge) for arm in firsts],
+        [arm.arch if arm.conditional else f"{arm.arch}\n(sorted by judge)" for arm in firsts],
+        paths["picture"],
+    )
+    curves = save_comparison_curves(
+        {arch: [run["history"] for run in runs] for arch, runs in arms.items()}, paths["losses"], paths["quality"]
+    )
+    return table, [paths["picture"], paths["markdown"], paths["csv"], *curves]

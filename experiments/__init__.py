@@ -1,0 +1,1 @@
+"""Named experiments (experiments/configs.py) and benchmark scripts."""
