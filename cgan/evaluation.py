@@ -173,7 +173,7 @@ def _share_inside(queries, centres, centre_radii):
     return float(inside.mean())
 
 
-def precision_recall(real_features, fake_features, k=PR_NEIGHBOURS):
+def precision_recall(real_features, fake_features, k=PR_NEIGHBOURS, real_radii=None):
     """(precision, recall) by k-NN manifolds (Kynkaenniemi et al. 2019).
 
     precision: share of fake rows inside the ball around some real row whose radius is that
@@ -184,7 +184,9 @@ def precision_recall(real_features, fake_features, k=PR_NEIGHBOURS):
     fake = np.asarray(fake_features, np.float64)
     if min(len(real), len(fake)) <= k:
         raise ValueError(f"precision/recall with k={k} needs more than {k} samples in each set")
-    precision = _share_inside(fake, real, _kth_neighbour_radii(real, k))
+    if real_radii is None:  # callers scoring many sets against one reference pass its radii once
+        real_radii = _kth_neighbour_radii(real, k)
+    precision = _share_inside(fake, real, real_radii)
     recall = _share_inside(real, fake, _kth_neighbour_radii(fake, k))
     return precision, recall
 
@@ -318,6 +320,7 @@ class Judge:
         self.mnist_dir, self.data_dir = mnist_dir, data_dir  # where the reference and floor digits come from
         self._both = keras.Model(model.inputs, [model.output, model.get_layer("features").output])
         self._reference_features = None
+        self._reference_radii = None
 
     def predict_both(self, images):
         """(probabilities (N, 10), features (N, F)), both float64, in one pass over uint8 images."""
@@ -351,6 +354,15 @@ class Judge:
             except (OSError, ValueError, KeyError) as error:
                 raise _corrupt_cache(path, error) from None
         return self._reference_features
+
+
+    @property
+    def reference_radii(self):
+        """Squared distance of each reference row to its PR_NEIGHBOURS-th nearest one, computed
+        once per process (about 2 s on 2 cores: every score needs it)."""
+        if self._reference_radii is None:
+            self._reference_radii = _kth_neighbour_radii(self.reference_features, PR_NEIGHBOURS)
+        return self._reference_radii
 
 
 def _corrupt_cache(path, error):
@@ -436,10 +448,13 @@ def score(judge, images, labels=None, reference_features=None):
     requested, columns judged). Without: coverage (share judged as each digit) and
     digits_below_5_percent.
     """
-    reference = judge.reference_features if reference_features is None else np.asarray(reference_features)
+    if reference_features is None:
+        reference, radii = judge.reference_features, judge.reference_radii
+    else:
+        reference, radii = np.asarray(reference_features), None
     probabilities, features = judge.predict_both(images)
     kid, kid_std = kernel_inception_distance(reference, features)
-    precision, recall = precision_recall(reference, features)
+    precision, recall = precision_recall(reference, features, real_radii=radii)
     result = dict(
         num_images=len(features),
         fid=frechet_distance(reference, features),
