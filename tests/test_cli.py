@@ -63,6 +63,11 @@ def _assert_refused(result, folder, before, *expected):
         (["--samples=x.npz"], ["--samples is for --mode=evaluate"]),
         (["--mode=evaluate", "--samples=/nonexistent/x.npz"], ["--samples", "not a readable .npz"]),
         (["--export_format=gif"], ["--export_format"]),
+        (["--mode=compare", "--archs=dense,gan9000", "--budget_images=100"],
+         ["--archs", "gan9000", "cgan", "dcgan", "dense", "wgan_gp"]),
+        (["--experiment=gan9000"], ["unknown experiment", "all_15min", "quick"]),
+        # a budget flag replaces the experiment's budget (no "give one budget"), then is checked
+        (["--experiment=all_15min", "--budget_images=-5"], ["--budget_images must be positive"]),
     ],
 )
 def test_bad_flags_are_refused(earlier_results, args, expected):

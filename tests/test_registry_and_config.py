@@ -41,6 +41,25 @@ def test_unknown_architecture_lists_the_known_ones():
         (dict(mode="dream"), "--mode must be one of"),
         (dict(mode="generate", export="out.npz", num_samples=15), "multiple of 10"),
         (dict(mode="generate", export="out.txt"), "must name an .npz"),
+        (dict(budget_images=1000, budget_seconds=60), "give one budget"),
+        (dict(budget_images=-5), "--budget_images must be positive"),
+        (dict(budget_seconds=0), "--budget_seconds must be positive"),
+        (dict(steps=10, budget_images=1000), "--steps and a budget"),
+        (dict(mode="compare"), "--mode=compare needs the budget"),
+        (dict(mode="compare", budget_images=1000, archs=("dense", "gan9000")),
+         r"--archs: unknown architecture 'gan9000'; registered: cgan, dcgan, dense, wgan_gp"),
+        (dict(mode="compare", budget_images=1000, archs=()), "at least one architecture"),
+        (dict(mode="compare", budget_images=1000, archs=("cgan", "dense", "cgan")), "names cgan more than once"),
+        (dict(mode="compare", budget_images=1000, seeds=0), "--seeds must be positive"),
+        (dict(mode="compare", budget_images=1000, digit=3), "drop --digit"),
+        (dict(mode="compare", budget_images=1000, eval_samples=205), "multiple of 10"),
+        (dict(archs=("dense",)), "^--archs is for --mode=compare only$"),
+        (dict(mode="evaluate", seeds=3), "^--seeds is for --mode=compare only$"),
+        (dict(archs=("dense",), seeds=2), "^--archs, --seeds are for --mode=compare only$"),
+        (dict(experiment="quick", archs=("dense",)), "^--experiment is for --mode=compare only$"),
+        (dict(draw="mosaic"), "--draw must be one of grid, interpolation, sweep"),
+        (dict(arch="dcgan", draw="sweep"), "needs a conditional architecture"),
+        (dict(arch="cgan", draw="sweep", digit=4), "drop --digit"),
     ],
 )
 def test_bad_values_are_refused(fields, message):
@@ -67,3 +86,11 @@ def test_mnist_dir_falls_back_to_the_environment(monkeypatch):
     monkeypatch.setenv("CGAN_MNIST_DIR", "/from/env")
     assert Config().resolved_mnist_dir == "/from/env"
     assert Config(mnist_dir="/from/flag").resolved_mnist_dir == "/from/flag"
+
+
+def test_a_budget_replaces_epochs_in_train_and_compare_mode():
+    assert Config(budget_images=6000).budget == ("images", 6000)
+    assert Config(mode="compare", budget_seconds=90).budget == ("seconds", 90)
+    assert Config().budget is None
+    assert Config(mode="compare", budget_seconds=90).run_dir == os.path.join("runs", "compare")
+    assert Config(mode="compare", budget_seconds=90, experiment="quick").run_dir == os.path.join("runs", "quick")

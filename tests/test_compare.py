@@ -1,0 +1,187 @@
+"""--mode=compare and named experiments: the table's arithmetic and layout on hand-made
+figures, the side-by-side picture's layout, and one tiny comparison on real MNIST that
+writes every output and is reused when run again."""
+
+import csv
+import dataclasses
+import math
+import os
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+from cgan import compare, history, plotting, registry
+from cgan.config import Config
+from cgan.errors import CganError
+from experiments import configs
+
+BUDGET, BATCH, EVAL_SAMPLES = 2000, 32, 200
+STEPS = math.ceil(BUDGET / BATCH)  # 63: the first step at which 2000 images have been seen
+
+
+def _figures(**values):
+    row = {name: math.nan for name, _, _ in compare.COLUMNS}
+    row.update(values)
+    return row
+
+
+def test_mean_and_spread_over_seeds_by_hand():
+    summary = compare.mean_and_spread([_figures(fid=1.0, accuracy=0.5), _figures(fid=2.0, accuracy=0.7),
+                                       _figures(fid=6.0, accuracy=0.9)])
+    assert summary["fid"] == pytest.approx((3.0, math.sqrt(((1 - 3) ** 2 + (2 - 3) ** 2 + (6 - 3) ** 2) / 2)))
+    assert summary["accuracy"] == pytest.approx((0.7, 0.2))
+    mean, spread = compare.mean_and_spread([_figures(fid=4.0)])["fid"]
+    assert mean == 4.0 and math.isnan(spread)  # one seed: nothing to spread
+    assert all(math.isnan(v) for v in compare.mean_and_spread([_figures()])["recall"])
+
+
+def _scores(fid, accuracy=None, coverage=None):
+    scores = dict(fid=fid, inception_score=9.0, kid=0.01, precision=0.8, recall=0.7)
+    if accuracy is not None:
+        scores.update(accuracy=accuracy, confusion_matrix=(np.eye(10, dtype=int) * 10).tolist())
+    else:
+        scores.update(coverage=coverage)
+    return scores
+
+
+def test_table_rows_markdown_and_csv(tmp_path):
+    speed = dict(parameters=1000, images_seen=600.0, seconds=2.0)
+    unconditional = [0.5, 0.5] + [0.0] * 8  # two digits only
+    arms = {
+        "dense": [dict(figures=compare.figures(_scores(10.0, coverage=unconditional), **speed))],
+        "cgan": [dict(figures=compare.figures(_scores(f, accuracy=a), **speed),
+                      raw_figures=compare.figures(_scores(2 * f, accuracy=a), **speed))
+                 for f, a in ((2.0, 0.9), (4.0, 0.95))],
+    }
+    rows = compare.table_rows(arms, floor=_scores(0.2, accuracy=0.995))
+    assert [(label, count) for label, count, _ in rows] == [
+        ("dense", 1), ("cgan", 2), ("cgan (raw G)", 2), (compare.FLOOR_LABEL, None)]
+    dense, cgan, raw, floor = (summary for _, _, summary in rows)
+    assert dense["images_per_second"][0] == 300.0 and dense["digits_covered"][0] == 2
+    assert math.isnan(dense["accuracy"][0])
+    assert cgan["fid"] == pytest.approx((3.0, math.sqrt(2))) and raw["fid"] == pytest.approx((6.0, 2 * math.sqrt(2)))
+    assert cgan["digits_covered"][0] == 10  # from the confusion matrix's columns
+    assert math.isnan(floor["parameters"][0]) and floor["fid"][0] == 0.2
+
+    lines = compare.markdown_table(rows).splitlines()
+    assert lines[0].startswith("| arm | seeds | parameters (G + D) | images/s | wall s | FID |")
+    assert len(lines) == 2 + 4
+    cells = [cell.strip() for cell in lines[3].split("|")[1:-1]]  # the cgan row
+    assert cells[:6] == ["cgan", "2", "1,000", "300", "2", "3 ± 1.41"]
+    assert lines[2].split("|")[11].strip() == "–"  # dense has no conditional accuracy
+
+    path = tmp_path / "table.csv"
+    compare.write_csv(rows, path)
+    with open(path, newline="") as f:
+        table = list(csv.DictReader(f))
+    assert [r["arm"] for r in table] == ["dense", "cgan", "cgan (raw G)", compare.FLOOR_LABEL]
+    assert float(table[1]["fid"]) == 3.0 and float(table[1]["fid_std"]) == pytest.approx(math.sqrt(2))
+    assert table[0]["fid_std"] == "" and table[0]["accuracy"] == "" and table[3]["parameters"] == ""
+
+
+def test_sort_by_digit_fills_rows_in_digit_order_and_pads_missing_digits():
+    images = np.arange(6, dtype=np.uint8).reshape(6, 1, 1)  # image i has pixel value i
+    predicted = np.array([3, 1, 3, 3, 0, 1])
+    rows = compare.sort_by_digit(images, predicted, per_digit=2, blank=255)
+    assert rows.shape == (20, 1, 1)
+    expected = [4, 255, 1, 5, 255, 255, 0, 2] + [255] * 12  # digit 0: image 4; 1: 1, 5; 2: none; 3: 0, 2 (not 3)
+    assert rows[:, 0, 0].tolist() == expected
+
+
+def test_side_by_side_puts_each_block_in_its_own_columns(tmp_path):
+    a = np.full((20, 28, 28, 1), 10, np.uint8)  # 10 rows x 2 columns
+    b = np.full((30, 28, 28, 1), 200, np.uint8)  # 10 rows x 3 columns
+    mosaic, spans = plotting.side_by_side([a, b], rows=10, gap=12)
+    width_a, width_b = 2 * 30 + 2, 3 * 30 + 2  # tiles of 28 px with 2 px gaps
+    assert mosaic.shape == (10 * 30 + 2, width_a + 12 + width_b, 1)
+    assert spans == [(0, width_a), (width_a + 12, width_a + 12 + width_b)]
+    assert mosaic[2, 2, 0] == 10 and mosaic[2, width_a + 12 + 2, 0] == 200  # first tile of each block
+    assert (mosaic[:, width_a : width_a + 12] == 255).all()  # the gap between blocks is white
+
+    path = tmp_path / "side.png"
+    plotting.save_side_by_side([a, b], ["first", "second"], str(path))
+    picture = matplotlib.image.imread(path)
+    for axis in (0, 1):  # the mosaic at 2 x 2 px per pixel, plus margins for the titles and row labels
+        assert 0 < picture.shape[axis] - 2 * mosaic.shape[axis] <= 100
+
+
+def test_experiments_start_from_the_base_and_unknown_names_list_the_known():
+    assert {"all_15min", "quick"} <= set(configs.names())
+    for name in configs.names():
+        config = configs.get(name)
+        assert config.mode == "compare" and config.experiment == name and config.budget is not None
+        assert config.run_dir == os.path.join("runs", name)
+    assert configs.get("all_15min").budget == ("seconds", 900)
+    assert configs.get("quick").arms == ("dense", "cgan")
+    with pytest.raises(CganError, match="unknown experiment 'nope'; known: .*all_15min.*quick"):
+        configs.get("nope")
+
+
+def test_an_arm_is_an_ordinary_scored_train_run_in_the_compare_folder():
+    config = Config(mode="compare", archs=("dense", "wgan_gp"), seeds=2, seed=5, budget_images=1000,
+                    output_dir="cmp")
+    assert config.arms == ("dense", "wgan_gp") and compare.seeds(config) == [5, 6]
+    arm = compare.arm_config(config, "wgan_gp", 6)
+    assert (arm.mode, arm.arch, arm.seed, arm.run_dir) == ("train", "wgan_gp", 6, os.path.join("cmp", "wgan_gp-seed6"))
+    assert arm.eval_every == 1 and arm.budget == ("images", 1000) and arm.archs is None
+    assert Config(mode="compare", budget_seconds=9).arms == tuple(registry.names())  # the default: every one
+
+
+@pytest.fixture(scope="module")
+def comparison(tmp_path_factory, mnist_dir, data_dir):
+    config = Config(mode="compare", archs=("dense", "cgan"), budget_images=BUDGET, batch_size=BATCH,
+                    eval_samples=EVAL_SAMPLES, log_every=25, output_dir=str(tmp_path_factory.mktemp("compare")),
+                    mnist_dir=mnist_dir, data_dir=data_dir)
+    table, written = compare.compare(config)
+    return config, table, written
+
+
+def test_compare_writes_picture_table_and_curves(comparison):
+    config, table, written = comparison
+    out = config.output_dir
+    names = ["comparison.png", "comparison.md", "comparison.csv", "losses.png", "quality.png"]
+    assert written == [os.path.join(out, name) for name in names]
+
+    picture = matplotlib.image.imread(os.path.join(out, "comparison.png"))
+    block_width = compare.SAMPLES_PER_DIGIT * 30 + 2
+    assert picture.shape[1] > 2 * 2 * block_width and picture.shape[0] > 2 * (10 * 30 + 2)
+    for name in ("losses.png", "quality.png"):
+        assert matplotlib.image.imread(os.path.join(out, name)).shape[0] > 300
+
+    with open(os.path.join(out, "comparison.md")) as f:
+        assert f.read() == table
+    arms = [line.split("|")[1].strip() for line in table.splitlines()[2:6]]
+    assert arms == ["dense", "cgan", "cgan (raw G)", compare.FLOOR_LABEL]  # cgan averages weights, dense does not
+    with open(os.path.join(out, "comparison.csv"), newline="") as f:
+        rows = {r["arm"]: r for r in csv.DictReader(f)}
+    for arch in ("dense", "cgan"):
+        run = history.read(os.path.join(out, f"{arch}-seed0", "history.csv"))
+        assert int(run[-1]["step"]) == STEPS and int(run[-1]["images_seen"]) == STEPS * BATCH  # the budget stop
+        assert run[-1]["fid"] != ""  # scored for the quality curves
+        speed = float(run[-1]["images_seen"]) / float(run[-1]["seconds"])
+        assert float(rows[arch]["images_per_second"]) == pytest.approx(speed)
+        assert float(rows[arch]["fid"]) > float(rows[compare.FLOOR_LABEL]["fid"])
+        assert int(rows[arch]["parameters"]) > 100_000
+    assert 0 <= float(rows["cgan"]["accuracy"]) <= 1 and rows["dense"]["accuracy"] == ""
+    assert 1 <= float(rows["dense"]["digits_covered"]) <= 10
+    assert float(rows[compare.FLOOR_LABEL]["accuracy"]) > 0.99
+
+
+def test_compare_reuses_finished_runs_and_their_scores(comparison):
+    config, table, _ = comparison
+    watched = [os.path.join(config.output_dir, f"{arch}-seed0", name)
+               for arch in ("dense", "cgan") for name in ("generator.keras", "history.csv", "metrics.json")]
+    stamps = [os.path.getmtime(path) for path in watched]
+    again, _ = compare.compare(config)
+    assert [os.path.getmtime(path) for path in watched] == stamps
+    assert again == table
+
+
+def test_a_different_model_in_an_arm_folder_is_refused_before_anything_is_written(comparison):
+    config, _, _ = comparison
+    settings = os.path.join(config.output_dir, "compare.json")
+    stamp = os.path.getmtime(settings)
+    with pytest.raises(CganError, match="latent_dim"):
+        compare.compare(dataclasses.replace(config, latent_dim=32))
+    assert os.path.getmtime(settings) == stamp
