@@ -4,8 +4,8 @@ Everything here takes a frozen Config; nothing reads flags.
 """
 
 import dataclasses
-import json
 import glob
+import json
 import os
 import time
 from typing import Optional
@@ -73,7 +73,8 @@ class RunFiles:
 SHAPE_FIELDS = ("arch", "latent_dim")  # a checkpoint only fits models built with these
 
 
-def _check_same_model(config, files):
+def check_same_model(config, files):
+    """Refuses (CganError) a run folder that holds a model of another shape or training digit."""
     saved = files.saved_config()
     if saved is None:
         return
@@ -162,7 +163,10 @@ def drawing_inputs(config):
     if config.draw == "interpolation":
         start, end = rng.standard_normal((2, config.latent_dim))
         path = slerp(start, end, np.linspace(0.0, 1.0, GRID_SIDE))
-        digits = [config.digit or 0] if not config.conditional or config.digit is not None else range(data.NUM_CLASSES)
+        if config.conditional and config.digit is None:
+            digits = range(data.NUM_CLASSES)  # the same walk once per digit: style held down the columns
+        else:
+            digits = [config.digit or 0]  # the digit asked for; unconditional models ignore it
         noise = np.tile(path, (len(digits), 1))
         labels = np.repeat(digits, GRID_SIDE)
         return noise.astype(np.float32), labels.astype(np.int32), len(digits)
@@ -186,7 +190,7 @@ def train(config):
     Returns the path of the picture. A finished run is not retrained: only drawn from.
     """
     files = RunFiles(config.run_dir)
-    _check_same_model(config, files)
+    check_same_model(config, files)
     keras.utils.set_random_seed(config.seed)
     strategy = make_strategy()
     trainer = build_trainer(config, strategy)
@@ -351,7 +355,7 @@ def load_generator(config, raw=False):
         if raw:
             raise CganError(f"no raw generator in {files.dir}: only runs trained with --ema > 0 have one")
         raise CganError(f"no trained generator in {files.dir}; train it first with --mode=train")
-    _check_same_model(config, files)
+    check_same_model(config, files)
     try:
         return keras.models.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # a truncated or tampered file: report it, never retrain silently
@@ -443,18 +447,21 @@ def evaluate(config, judge=None):
     """
     from cgan import evaluation
 
-    judge = judge or judge_for(config)
+    raw_samples = None
     if config.samples:
-        images, labels = read_samples(config.samples)
-        metrics = evaluation.score(judge, images, labels)
+        samples = read_samples(config.samples)
         stem = os.path.splitext(config.samples)[0]
         metrics_path, matrix_path = f"{stem}.metrics.json", f"{stem}.confusion_matrix.png"
     else:
         files = RunFiles(config.run_dir)
-        metrics = score_generator(config, load_generator(config), judge)
+        samples = sample_set(config, load_generator(config), config.eval_samples, digit=None)
         if os.path.exists(files.raw_generator):
-            metrics["raw"] = score_generator(config, load_generator(config, raw=True), judge)
+            raw_samples = sample_set(config, load_generator(config, raw=True), config.eval_samples, digit=None)
         metrics_path, matrix_path = files.metrics, os.path.join(files.dir, "confusion_matrix.png")
+    judge = judge or judge_for(config)  # after the samples: a missing run fails before the judge loads
+    metrics = evaluation.score(judge, *samples)
+    if raw_samples is not None:
+        metrics["raw"] = evaluation.score(judge, *raw_samples)
     metrics.update(judge_accuracy=judge.accuracy, floor=evaluation.real_floor(judge))
     write_json(metrics_path, metrics)
     written = [metrics_path]
