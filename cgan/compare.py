@@ -127,11 +127,13 @@ def table_rows(arms, floor):
 def _cell(fmt, mean, spread):
     if math.isnan(mean):
         return "–"
-    return fmt.format(mean) + ("" if math.isnan(spread) else " ± " + fmt.format(spread))
+    negligible = math.isnan(spread) or spread <= 1e-9 * abs(mean)  # one seed, or the same figure up to round-off
+    return fmt.format(mean) + ("" if negligible else " ± " + fmt.format(spread))
 
 
 def markdown_table(rows, note=""):
-    """The table in Markdown: "mean ± std" cells over seeds, "–" where a figure does not apply."""
+    """The table in Markdown: "mean ± std" cells over seeds (the spread left out when it is nil,
+    as for the parameters), "–" where a figure does not apply."""
     lines = ["| arm | seeds | " + " | ".join(title for _, title, _ in COLUMNS) + " |",
              "|---|---:|" + "---:|" * len(COLUMNS)]
     for label, count, summary in rows:
@@ -145,7 +147,7 @@ def write_csv(rows, path):
     header = ["arm", "seeds"] + [f"{name}{suffix}" for name, _, _ in COLUMNS for suffix in ("", "_std")]
 
     def number(value):
-        return "" if math.isnan(value) else f"{value:.6g}"
+        return "" if math.isnan(value) else f"{value:.10g}"  # 10 digits: plenty, and no float noise
 
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
@@ -195,14 +197,16 @@ def compare(config):
 
     Returns (the Markdown table, the paths written).
     """
+    plan = {arch: [arm_config(config, arch, seed) for seed in seeds(config)] for arch in config.arms}
+    for arm in (arm for arms in plan.values() for arm in arms):  # refuse before anything is written
+        run_lib.check_same_model(arm, run_lib.RunFiles(arm.run_dir))
     os.makedirs(config.run_dir, exist_ok=True)
     write_json(os.path.join(config.run_dir, "compare.json"), dataclasses.asdict(config))
     judge = run_lib.judge_for(config)
     arms = {}
-    for arch in config.arms:
+    for arch, arch_arms in plan.items():
         parameters = None
-        for seed in seeds(config):
-            arm = arm_config(config, arch, seed)
+        for arm in arch_arms:
             run_lib.train(arm)
             parameters = parameters or parameter_count(arm)
             metrics = arm_metrics(arm, judge)

@@ -4,6 +4,7 @@ comparison's side-by-side picture (matplotlib and Pillow, no display needed)."""
 import matplotlib
 
 matplotlib.use("Agg")  # files only: works on machines without a screen
+import matplotlib.patches  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -127,13 +128,17 @@ def save_side_by_side(blocks, titles, path, row_labels=tuple(range(10)), scale=2
     mosaic, spans = side_by_side(blocks, rows)
     height, width = mosaic.shape[:2]
     dpi = 100
-    margin_top, margin_left = 0.7, 0.35  # inches for the titles and the row labels
-    fig = plt.figure(figsize=(width * scale / dpi + margin_left, height * scale / dpi + margin_top), dpi=dpi)
-    ax = fig.add_axes([margin_left / fig.get_figwidth(), 0, 1 - margin_left / fig.get_figwidth(),
-                       1 - margin_top / fig.get_figheight()])
+    top, left, edge = 0.7, 0.35, 0.05  # inches: titles, row labels, room for the frames' outer lines
+    inner_width, inner_height = width * scale / dpi, height * scale / dpi
+    fig_width, fig_height = inner_width + left + edge, inner_height + top + edge
+    fig = plt.figure(figsize=(fig_width, fig_height), dpi=dpi)
+    ax = fig.add_axes([left / fig_width, edge / fig_height, inner_width / fig_width, inner_height / fig_height])
     ax.imshow(mosaic[..., 0] if mosaic.shape[-1] == 1 else mosaic, cmap="gray", vmin=0, vmax=255,
               interpolation="nearest", aspect="auto")
-    ax.set_xticks([(left + right) / 2 for left, right in spans])
+    for start, end in spans:  # a thin frame: a block whose rows are empty keeps its outline
+        ax.add_patch(matplotlib.patches.Rectangle(
+            (start - 0.5, -0.5), end - start, height, fill=False, edgecolor="0.6", linewidth=0.8, clip_on=False))
+    ax.set_xticks([(start + end) / 2 for start, end in spans])
     ax.set_xticklabels(titles, fontsize=9)
     ax.xaxis.set_ticks_position("top")
     row_height = (height - 2) / rows  # tile() leaves a padding of 2 at the top
@@ -178,7 +183,8 @@ def save_comparison_curves(histories, loss_path, quality_path):
                 keep = np.isfinite(x) & np.isfinite(y)
                 if not keep.any():
                     continue
-                ax.plot(x[keep], y[keep], marker=marker, color=colours[label],
+                few = keep.sum() < 30  # a short run's few points would be invisible as a bare line
+                ax.plot(x[keep], y[keep], marker=marker or ("." if few else None), color=colours[label],
                         linewidth=1.5 if seed_index == 0 else 0.7, label=label if seed_index == 0 else None)
                 drawn = True
         return drawn

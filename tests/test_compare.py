@@ -70,6 +70,7 @@ def test_table_rows_markdown_and_csv(tmp_path):
     cells = [cell.strip() for cell in lines[3].split("|")[1:-1]]  # the cgan row
     assert cells[:6] == ["cgan", "2", "1,000", "300", "2", "3 ± 1.41"]
     assert lines[2].split("|")[11].strip() == "–"  # dense has no conditional accuracy
+    assert compare._cell("{:.3g}", 1.0, 5e-14) == "1"  # a spread of round-off is no spread
 
     path = tmp_path / "table.csv"
     compare.write_csv(rows, path)
