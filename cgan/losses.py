@@ -67,8 +67,10 @@ def get_loss(name: str) -> AdversarialLoss:
         raise CganError(f"unknown loss {name!r}; known: {', '.join(sorted(LOSSES))}") from None
 
 
-def gradient_penalty(discriminator, real, fake, labels):
+def gradient_penalty(critic, real, fake):
     """WGAN-GP penalty (Gulrajani et al. 2017): (||grad D(x_hat)|| - 1)^2 per example.
+
+    `critic` maps a batch of images to logits (the trainer binds the labels).
 
     x_hat lies on the line between a real and a fake image, with one weight drawn
     uniformly from [0, 1] per example (not per pixel, not normal).
@@ -77,7 +79,7 @@ def gradient_penalty(discriminator, real, fake, labels):
     interpolates = weight * real + (1.0 - weight) * fake
     with tf.GradientTape() as tape:
         tape.watch(interpolates)
-        logits = discriminator([interpolates, labels], training=True)
+        logits = critic(interpolates)
     grads = tape.gradient(logits, interpolates)
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
     return tf.square(norms - 1.0)

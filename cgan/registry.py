@@ -18,6 +18,7 @@ class Recipe:
     beta_1: float = 0.5  # Radford et al. 2015: 0.9 makes GAN training oscillate
     beta_2: float = 0.999  # Adam's default
     ema: float = 0.0  # generator weight averaging decay; 0 disables it
+    class_weight: float = 0.0  # auxiliary classifier loss (AC-GAN); needs a discriminator with a class head
 
 
 @dataclasses.dataclass(frozen=True)
