@@ -1,5 +1,7 @@
 """Every registered architecture keeps the contract and trains one step with the shared trainer."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -30,8 +32,15 @@ def test_generator_and_discriminator_keep_the_contract(name):
     assert images.shape == (BATCH, 28, 28, 1)
     assert images.min() >= -1.0 and images.max() <= 1.0
     assert images.std() > 0  # not a constant picture
-    logits = discriminator([images, labels], training=False).numpy()
+    outputs = discriminator([images, labels], training=False)
+    has_class_head = registry.get(name).recipe.class_weight > 0
+    assert isinstance(outputs, list) == has_class_head  # [logits, class logits] exactly when weighted
+    logits = (outputs[0] if has_class_head else outputs).numpy()
     assert logits.shape == (BATCH, 1) and np.isfinite(logits).all()
+    if has_class_head:
+        class_logits = outputs[1].numpy()
+        assert class_logits.shape == (BATCH, 10) and np.isfinite(class_logits).all()
+        assert not np.allclose(class_logits.sum(axis=1), 1.0)  # logits, not probabilities: one softmax only
 
 
 @pytest.mark.parametrize("name", registry.names())
@@ -42,8 +51,17 @@ def test_labels_matter_exactly_when_the_architecture_is_conditional(name):
     changed = not np.allclose(generator([z, labels]).numpy(), generator([z, other]).numpy())
     assert changed == registry.get(name).recipe.conditional
     images = generator([z, labels]).numpy()
-    d_changed = not np.allclose(discriminator([images, labels]).numpy(), discriminator([images, other]).numpy())
-    assert d_changed == registry.get(name).recipe.conditional
+    d_changed = not np.allclose(_logits(discriminator, images, labels), _logits(discriminator, images, other))
+    recipe = registry.get(name).recipe
+    if not recipe.conditional:
+        assert not d_changed
+    else:  # a conditional discriminator sees the label, or predicts it with a class head (AC-GAN)
+        assert d_changed or recipe.class_weight > 0
+
+
+def _logits(discriminator, images, labels):
+    outputs = discriminator([images, labels])
+    return (outputs[0] if isinstance(outputs, list) else outputs).numpy()
 
 
 class _Batches:
@@ -91,3 +109,25 @@ def test_ema_generator_is_a_weighted_average():
     trainer.step.assign(10**6)  # long past the warm-up: the decay is the recipe's
     trainer._update_ema()
     np.testing.assert_allclose(average.numpy(), start + (1 - recipe.ema) * 1.0, rtol=1e-4, atol=1e-5)
+
+
+def test_class_loss_is_one_softmax_cross_entropy_on_logits():
+    generator, discriminator = _build("cgan")
+    recipe = dataclasses.replace(registry.get("cgan").recipe, class_weight=0.5)
+    trainer = GANTrainer(generator, discriminator, recipe, BATCH, tf.distribute.get_strategy())
+    # Nine logits 0 and the true class at ln 9: p(true) = 9 / (9 + 9) = 1/2, cross-entropy ln 2.
+    logits = np.zeros((2, 10), np.float32)
+    logits[0, 3] = logits[1, 7] = np.log(9.0)
+    loss = trainer._class_loss(tf.constant(logits), tf.constant([3, 7])).numpy()
+    np.testing.assert_allclose(loss, [0.5 * np.log(2.0)] * 2, rtol=1e-5)
+
+
+def test_a_class_head_needs_a_class_weight_and_the_reverse():
+    generator, discriminator = _build("cgan")  # a discriminator with a class head
+    recipe = dataclasses.replace(registry.get("cgan").recipe, class_weight=0.0)
+    with pytest.raises(ValueError, match="class head"):
+        GANTrainer(generator, discriminator, recipe, BATCH, tf.distribute.get_strategy())
+    generator, discriminator = _build("cgan_proj")  # none
+    recipe = dataclasses.replace(registry.get("cgan_proj").recipe, class_weight=1.0)
+    with pytest.raises(ValueError, match="class head"):
+        GANTrainer(generator, discriminator, recipe, BATCH, tf.distribute.get_strategy())

@@ -62,3 +62,28 @@ def projection_logits(features, labels, num_classes):
     embedded = layers.Embedding(num_classes, features.shape[-1])(labels)
     projection = layers.Dot(axes=1)([embedded, features])
     return layers.Add(dtype="float32")([unconditional, projection])
+
+
+def label_conditioned_generator(image_shape, latent_dim, num_classes, widths=(128, 64), kernel_size=3, name="generator"):
+    """[z, label] -> image: a label embedding beside z, a dense seed map of widths[0] filters,
+    then one transposed convolution per further width and a last one to the image (x2 each)."""
+    z, labels = generator_inputs(latent_dim)
+    x = with_label_embedding(z, labels, num_classes, dim=32)  # 32 numbers are plenty for 10 labels
+    x = seed_grid(x, image_shape, widths[0], upsamplings=len(widths))
+    for filters in widths[1:]:
+        x = up_block(x, filters, kernel_size)
+    return keras.Model([z, labels], to_image(x, image_shape[-1], kernel_size), name=name)
+
+
+def conv_features(image_shape, widths=(64, 128), kernel_size=3):
+    """(images input, labels input, flat features): strided convolutions, no normalization."""
+    images, labels = discriminator_inputs(image_shape)
+    x = images
+    for filters in widths:
+        x = down_block(x, filters, kernel_size)
+    return images, labels, layers.Flatten()(x)
+
+
+def class_logits(features, num_classes):
+    """An auxiliary classifier head (Odena et al. 2017): logits, the softmax is in the loss."""
+    return layers.Dense(num_classes, dtype="float32", name="class_logits")(features)

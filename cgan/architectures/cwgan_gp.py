@@ -1,0 +1,25 @@
+"""Conditional WGAN-GP: the Wasserstein loss and gradient penalty of Gulrajani et al. 2017 with a
+projection critic (Miyato & Koyama 2018), which has no batch norm, as the penalty requires."""
+
+import keras
+
+from cgan.architectures import blocks
+from cgan.registry import register
+
+
+@register(
+    "cwgan_gp",
+    conditional=True,
+    loss="wasserstein",
+    gradient_penalty=10.0,  # lambda of the paper
+    critic_steps=5,  # n_critic of the paper
+    learning_rate=1e-4,
+    beta_1=0.5,
+    beta_2=0.9,  # the paper's Adam settings
+)
+def build(image_shape, latent_dim, num_classes):
+    """Generator on [z, embed(label)]; critic psi(h) + <embed(y), h> over strided convolutions."""
+    generator = blocks.label_conditioned_generator(image_shape, latent_dim, num_classes, name="cwgan_gp_generator")
+    images, labels, features = blocks.conv_features(image_shape)
+    logits = blocks.projection_logits(features, labels, num_classes)
+    return generator, keras.Model([images, labels], logits, name="cwgan_gp_critic")
