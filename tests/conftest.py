@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import types
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -34,6 +35,22 @@ def run_cli(*args, env_extra=None, timeout=300):
         [sys.executable, os.path.join(REPO, "run.py"), *map(str, args)],
         capture_output=True, text=True, env=env, timeout=timeout,
     )
+
+
+def run_in_process(capfd, *args):
+    """run.py's entry point, as app.run calls it, in this process: what a finished process would
+    give (returncode, stderr), stderr read at the file-descriptor level. 4 s faster than run_cli."""
+    import run
+
+    run.FLAGS.unparse_flags()
+    capfd.readouterr()
+    try:
+        run.main(run.parse_flags(["run.py", *map(str, args)]))
+        code = 0
+    except SystemExit as exit:
+        code = exit.code
+    captured = capfd.readouterr()
+    return types.SimpleNamespace(returncode=code, stdout=captured.out, stderr=captured.err)
 
 
 def snapshot(folder):

@@ -12,13 +12,12 @@ import gzip
 import os
 import shutil
 import subprocess
-import types
 
 import pytest
 
 from cgan import data
 from cgan.files import locked_folder
-from conftest import assert_refused, run_cli, snapshot
+from conftest import assert_refused, run_cli, run_in_process, snapshot
 
 EARLIER = b"earlier result"
 KNOWN_ARCHS = ["cgan", "dcgan", "dense", "wgan_gp"]
@@ -154,21 +153,6 @@ def _unwritable(folder):
         if immutable:
             subprocess.run(["chattr", "-i", folder], check=True)
         os.chmod(folder, 0o755)
-
-
-def run_in_process(capfd, *args):
-    """run.py's entry point, as app.run calls it, in this process: returns what a finished process
-    would (returncode, stderr), reading stderr at the file-descriptor level."""
-    import run
-
-    run.FLAGS.unparse_flags()
-    capfd.readouterr()
-    try:
-        run.main(run.parse_flags(["run.py", *args]))
-        code = 0
-    except SystemExit as exit:
-        code = exit.code
-    return types.SimpleNamespace(returncode=code, stderr=capfd.readouterr().err)
 
 
 @pytest.mark.parametrize("name, args, expected", CASES, ids=[name for name, _, _ in CASES])
