@@ -137,9 +137,8 @@ def main(argv):
         written = run(make_config())
     except cgan.CganError as error:
         failure = (str(error), error.label, error.exit_code)
-    except KeyboardInterrupt:  # outside the train loop, which saves a checkpoint first
-        failure = ("stopped by Ctrl-C outside training; nothing is lost: run the same command to go on",
-                   "interrupted", 130)
+    except KeyboardInterrupt:  # a second Ctrl-C, or one outside the train loop (which saves a checkpoint first)
+        failure = ("stopped by Ctrl-C; run the same command to resume from the last checkpoint", "interrupted", 130)
     except OSError as error:  # a full disk, a file removed under our feet: one line, files stay whole
         failure = (f"{error.strerror}: {error.filename}" if error.filename else str(error),)
     if failure:
