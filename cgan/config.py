@@ -46,7 +46,7 @@ class Config:
     log_every: int = 50  # steps between rows of history.csv and TensorBoard points
     checkpoint_every: int = 500  # steps between checkpoints: a crash loses at most ~30 s of CPU training
     keep_checkpoints: int = 3  # the last three: a bad step or a bad disk block still leaves older ones
-    deterministic: bool = False  # TensorFlow op determinism: bit-identical runs, a little slower
+    deterministic: bool = False  # op determinism: bit-identical runs; can slow GPU kernels (no cost seen on CPU)
     on_divergence: str = "stop"  # stop: keep the last good checkpoint and exit; restore: resume it at half the rate
     overwrite: bool = False  # start over in a folder that holds another (or a finished) run
     draw: str = "grid"  # grid: the requested digits; interpolation: a latent walk; sweep: one style, ten digits

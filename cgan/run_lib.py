@@ -28,7 +28,7 @@ from cgan.plotting import save_gif, save_grid, save_history_plot
 from cgan.trainer import GANTrainer
 
 GRID_SIDE = 10  # grids are 10 x 10: for a conditional model, row k shows digit k
-MAX_RESTORES = 5  # --on_divergence=restore gives up at 1/32 of the learning rate: it is not the rate
+MAX_RESTORES = 5  # --on_divergence=restore gives up at 1/32 of the learning rate: by then the rate is not the cause
 
 
 class RunFiles:
@@ -387,11 +387,20 @@ def _stop_requests():
 
 
 def _non_finite(metrics):
-    """"g_loss is nan"-like words for the first loss that is not a finite number, else None."""
+    """Words like "g_loss is nan" for the first loss that is not a finite number, else None."""
     for name, value in metrics.items():
         if not np.isfinite(value):
             return f"{name} is {value}"
     return None
+
+
+def _non_finite_weights(trainer):
+    """Words like "generator/dense/kernel holds NaN or infinity" naming the first weight that does, else None."""
+    weights = trainer.non_finite_weights()
+    if not weights:
+        return None
+    more = f" and {len(weights) - 1} more weights hold" if len(weights) > 1 else " holds"
+    return f"{weights[0]}{more} NaN or infinity"
 
 
 def _train_loop(config, trainer, batches, manager, files, seconds, steps_per_epoch, stop):
@@ -468,11 +477,10 @@ def _train_loop(config, trainer, batches, manager, files, seconds, steps_per_epo
                 progress.update(step - (epoch - 1) * steps_per_epoch, list(metrics.items()))
                 finished = stop.reached(step, time.time() - clock)
                 epoch_done = finished or step % steps_per_epoch == 0
-                checkpoint_due = epoch_done or step % config.checkpoint_every == 0 or requested
+                checkpoint_due = epoch_done or step % config.checkpoint_every == 0 or bool(requested)
                 problem = _non_finite(metrics)
                 if problem is None and (checkpoint_due or step % config.log_every == 0):
-                    weights = trainer.non_finite_weights()
-                    problem = weights and f"{len(weights)} weights hold NaN or infinity, {weights[0]} first"
+                    problem = _non_finite_weights(trainer)
                 if problem:
                     step = go_back(problem)
                     restores += 1
@@ -493,11 +501,11 @@ def _train_loop(config, trainer, batches, manager, files, seconds, steps_per_epo
                     log(epoch)
                 if checkpoint_due:
                     save()
+                if finished:  # a stop asked for at the last step: finishing is quicker than resuming
+                    break
                 if requested:
                     raise Interrupted(f"stopped at step {step} by {requested[0]}; saved {manager.latest_checkpoint}; "
                                       "run the same command to resume")
-                if finished:
-                    break
                 if epoch_done:
                     progress = epoch_progress()
     finally:
