@@ -36,7 +36,7 @@ from absl import app, flags, logging  # noqa: E402
 
 import cgan  # noqa: E402  (registers the architectures, so --arch can list them)
 from cgan import registry  # noqa: E402
-from cgan.config import DRAWINGS, EXPORT_FORMATS, MODES, Config  # noqa: E402
+from cgan.config import DRAWINGS, EXPORT_FORMATS, MODES, ON_DIVERGENCE, Config  # noqa: E402
 
 DEFAULTS = Config()
 FLAGS = flags.FLAGS
@@ -66,6 +66,15 @@ flags.DEFINE_string("samples", None, "evaluate mode: score this .npz (export for
 flags.DEFINE_integer("eval_every", None, "train mode: score with the judge every this many epochs.")
 flags.DEFINE_integer("eval_samples", DEFAULTS.eval_samples, "Images generated for each score.")
 flags.DEFINE_integer("log_every", DEFAULTS.log_every, "Steps between history.csv rows and TensorBoard points.")
+flags.DEFINE_integer("checkpoint_every", DEFAULTS.checkpoint_every, "Steps between checkpoints (one is also saved per epoch).")
+flags.DEFINE_integer("keep_checkpoints", DEFAULTS.keep_checkpoints, "How many of the latest checkpoints to keep.")
+flags.DEFINE_bool("deterministic", DEFAULTS.deterministic, "TensorFlow op determinism: the same seed gives identical weights.")
+flags.DEFINE_enum(
+    "on_divergence", DEFAULTS.on_divergence, list(ON_DIVERGENCE),
+    "When a loss or weight becomes NaN or infinite: stop (keep the last good checkpoint, exit 3) or restore "
+    "(resume from it at half the learning rate).",
+)
+flags.DEFINE_bool("overwrite", DEFAULTS.overwrite, "Start over in an output folder that holds another or a finished run.")
 flags.DEFINE_enum(
     "draw", DEFAULTS.draw, list(DRAWINGS),
     "What train and generate draw: grid (the digits asked for), interpolation (a walk between two noises), "
@@ -79,13 +88,14 @@ CONFIG_FLAGS = (
     "arch", "mode", "digit", "epochs", "steps", "budget_images", "budget_seconds", "batch_size", "latent_dim",
     "learning_rate", "ema", "seed", "output_dir", "mnist_dir", "data_dir", "num_samples", "export",
     "export_format", "samples", "eval_every", "eval_samples", "log_every", "draw", "archs", "seeds",
+    "checkpoint_every", "keep_checkpoints", "deterministic", "on_divergence", "overwrite",
 )
 
 
-def fail(message):
+def fail(message, label="error", exit_code=2):
     """Prints one line to stderr and exits non-zero: bad input never gets a traceback."""
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(2)
+    print(f"{label}: {message}", file=sys.stderr)
+    sys.exit(exit_code)
 
 
 def parse_flags(argv):
@@ -122,26 +132,40 @@ def main(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
     logging.set_verbosity(logging.ERROR)  # tfds logs every file it opens, and warns about its own folders
-    from cgan import run_lib
-
+    failure = None
     try:
-        config = make_config()
-        if config.mode == "compare":
-            from cgan import compare
-
-            table, written = compare.compare(config)
-            print(table)
-        elif config.mode == "train":
-            written = [run_lib.train(config)]
-        elif config.mode == "generate":
-            written = run_lib.generate(config)
-        else:
-            metrics, written = run_lib.evaluate(config)
-            print(run_lib.metrics_table(metrics))
+        written = run(make_config())
     except cgan.CganError as error:
-        fail(str(error))
+        failure = (str(error), error.label, error.exit_code)
+    except KeyboardInterrupt:  # a second Ctrl-C, or one outside the train loop (which saves a checkpoint first)
+        failure = ("stopped by Ctrl-C; run the same command to resume from the last checkpoint", "interrupted", 130)
+    except OSError as error:  # a full disk, a file removed under our feet: one line, files stay whole
+        failure = (f"{error.strerror}: {error.filename}" if error.filename else str(error),)
+    if failure:
+        # Exit outside the except block: an exception kept alive as the exit's context keeps the
+        # training frames and their tf.data iterator alive until interpreter shutdown, which hangs.
+        fail(*failure)
     for path in written:
         print(f"wrote {path}")
+
+
+def run(config):
+    """Runs the mode `config` asks for; returns the paths written."""
+    from cgan import run_lib
+
+    if config.mode == "compare":
+        from cgan import compare
+
+        table, written = compare.compare(config)
+        print(table)
+        return written
+    if config.mode == "train":
+        return [run_lib.train(config)]
+    if config.mode == "generate":
+        return run_lib.generate(config)
+    metrics, written = run_lib.evaluate(config)
+    print(run_lib.metrics_table(metrics))
+    return written
 
 
 if __name__ == "__main__":

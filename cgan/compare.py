@@ -20,7 +20,7 @@ import os
 import numpy as np
 
 from cgan import data, evaluation, history, registry, run_lib
-from cgan.files import atomic_path, write_json
+from cgan.files import atomic_path, locked_folder, write_json
 from cgan.plotting import save_comparison_curves, save_side_by_side
 
 SAMPLES_PER_DIGIT = 8  # columns of each architecture's block: enough to see variety, narrow enough for 7 blocks
@@ -198,9 +198,14 @@ def compare(config):
     Returns (the Markdown table, the paths written).
     """
     plan = {arch: [arm_config(config, arch, seed) for seed in seeds(config)] for arch in config.arms}
-    for arm in (arm for arms in plan.values() for arm in arms):  # refuse before anything is written
-        run_lib.check_same_model(arm, run_lib.RunFiles(arm.run_dir))
-    os.makedirs(config.run_dir, exist_ok=True)
+    if not config.overwrite:  # refuse before anything is written
+        for arm in (arm for arms in plan.values() for arm in arms):
+            run_lib.check_same_model(arm, run_lib.RunFiles(arm.run_dir), training=True)
+    with locked_folder(config.run_dir):  # each arm's run folder is locked in turn by run_lib.train
+        return _compare(config, plan)
+
+
+def _compare(config, plan):
     write_json(os.path.join(config.run_dir, "compare.json"), dataclasses.asdict(config))
     judge = run_lib.judge_for(config)
     arms = {}

@@ -10,6 +10,7 @@ from cgan.errors import CganError
 MODES = ("train", "generate", "evaluate", "compare")
 EXPORT_FORMATS = ("npz", "npz_and_png")
 DRAWINGS = ("grid", "interpolation", "sweep")  # what train and generate draw at the end
+ON_DIVERGENCE = ("stop", "restore")  # what a NaN or infinite loss or weight does to training
 COMPARE_ONLY = ("archs", "seeds", "experiment")  # fields that mean nothing outside --mode=compare
 MNIST_DIR_ENV = "CGAN_MNIST_DIR"  # folder of the four original MNIST .gz files, for offline use
 
@@ -43,6 +44,11 @@ class Config:
     eval_every: Optional[int] = None  # train mode: score every this many epochs
     eval_samples: int = 10_000  # images per score: FID is biased upwards on small sets
     log_every: int = 50  # steps between rows of history.csv and TensorBoard points
+    checkpoint_every: int = 500  # steps between checkpoints: a crash loses at most ~30 s of CPU training
+    keep_checkpoints: int = 3  # the last three: a bad step or a bad disk block still leaves older ones
+    deterministic: bool = False  # op determinism: bit-identical runs; can slow GPU kernels (no cost seen on CPU)
+    on_divergence: str = "stop"  # stop: keep the last good checkpoint and exit; restore: resume it at half the rate
+    overwrite: bool = False  # start over in a folder that holds another (or a finished) run
     draw: str = "grid"  # grid: the requested digits; interpolation: a latent walk; sweep: one style, ten digits
     archs: Optional[tuple[str, ...]] = None  # compare: the arms; None = every registered architecture
     seeds: int = 1  # compare: train each arm with seeds seed .. seed+seeds-1
@@ -54,13 +60,17 @@ class Config:
             raise CganError(f"--mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.digit is not None and not 0 <= self.digit <= 9:
             raise CganError(f"--digit must be between 0 and 9, got {self.digit}")
-        for name in ("epochs", "batch_size", "latent_dim", "num_samples", "log_every", "eval_samples", "seeds"):
+        positive = ("epochs", "batch_size", "latent_dim", "num_samples", "log_every", "eval_samples", "seeds",
+                    "checkpoint_every", "keep_checkpoints")
+        for name in positive:
             if getattr(self, name) <= 0:
                 raise CganError(f"--{name} must be positive, got {getattr(self, name)}")
         for name in ("steps", "critic_steps", "eval_every", "budget_images", "budget_seconds"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise CganError(f"--{name} must be positive, got {getattr(self, name)}")
-        if self.learning_rate is not None and not self.learning_rate > 0:
+        if not 0 <= self.seed < 2**32:
+            raise CganError(f"--seed must be in [0, 2**32) (numpy's seed range), got {self.seed}")
+        if self.learning_rate is not None and not 0 < self.learning_rate < float("inf"):
             raise CganError(f"--learning_rate must be positive, got {self.learning_rate}")
         if self.ema is not None and not 0 <= self.ema < 1:
             raise CganError(f"--ema must be in [0, 1), got {self.ema}")
@@ -85,6 +95,10 @@ class Config:
             raise CganError(f"--export_format must be one of {', '.join(EXPORT_FORMATS)}, got {self.export_format!r}")
         if self.samples is not None and self.mode != "evaluate":
             raise CganError("--samples is for --mode=evaluate")
+        if self.on_divergence not in ON_DIVERGENCE:
+            raise CganError(f"--on_divergence must be one of {', '.join(ON_DIVERGENCE)}, got {self.on_divergence!r}")
+        if self.overwrite and self.mode not in ("train", "compare"):
+            raise CganError(f"--overwrite starts training over; it means nothing with --mode={self.mode}")
         self._check_budget()
         if self.mode == "compare":
             self._check_compare()

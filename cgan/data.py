@@ -9,7 +9,7 @@ import urllib.parse
 import numpy as np
 import tensorflow as tf
 
-from cgan.errors import CganError
+from cgan.errors import CganError, first_line
 
 MNIST_FILES = (
     "train-images-idx3-ubyte.gz",
@@ -67,15 +67,20 @@ def _prepared_builder(mnist_dir=None, data_dir=None):
         bad = match.group(1) if match else "a file"
         raise CganError(f"{bad} fails its checksum: replace it with the original MNIST file") from None
     except (OSError, ValueError) as error:  # corrupt gzip, truncated IDX file, failed download
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise CganError(f"could not prepare MNIST: {first_line}; {HOW_TO_SUPPLY}") from None
+        raise CganError(f"could not prepare MNIST: {first_line(error)}; {HOW_TO_SUPPLY}") from None
     return builder
 
 
 @functools.lru_cache(maxsize=2)  # the two splits: tfds takes ~4 s per read, and a comparison reads per arm
 def _split_arrays(split, mnist_dir, data_dir):
     builder = _prepared_builder(mnist_dir, data_dir)
-    images, labels = builder.as_dataset(split=split, batch_size=-1, as_supervised=True)
+    try:
+        images, labels = builder.as_dataset(split=split, batch_size=-1, as_supervised=True)
+    except (tf.errors.OpError, OSError, ValueError) as error:  # a truncated or edited prepared file
+        raise CganError(
+            f"the prepared MNIST in {builder.data_dir} is unreadable ({first_line(error)}); "
+            "delete that folder and MNIST is prepared again from the original files"
+        ) from None
     images, labels = images.numpy(), labels.numpy().astype(np.int32)
     for array in (images, labels):
         array.setflags(write=False)  # shared by every caller: nobody may change them in place
@@ -104,15 +109,19 @@ def to_uint8(images):
     return np.clip(np.rint((np.asarray(images) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def training_dataset(images, labels, global_batch_size, seed):
+def training_dataset(images, labels, global_batch_size, seed, skip_batches=0):
     """Shuffled, endlessly repeated (image, label) batches with the remainder dropped.
 
     All of MNIST fits in memory (47 MB of uint8), so there is no file reading and
     no Python work per step; scaling to [-1, 1] runs once per batch, vectorized.
+    The order depends on `seed` only, so a resumed run passes the number of batches it
+    already used as `skip_batches` and gets the very batches an uninterrupted run would:
+    skipping 9,000 batches (10 epochs at batch 64) takes about 1.3 s once, where saving the
+    iterator in every checkpoint would add its 60,000-image shuffle buffer (59 MB, 2.3 s).
     """
     dataset = tf.data.Dataset.from_tensor_slices((images, labels)).cache()
     dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.repeat()
-    dataset = dataset.batch(global_batch_size, drop_remainder=True)
+    dataset = dataset.batch(global_batch_size, drop_remainder=True).skip(skip_batches)
     dataset = dataset.map(lambda x, y: (to_unit_range(x), y), num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)

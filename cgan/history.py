@@ -5,6 +5,8 @@ import os
 
 import numpy as np
 
+from cgan.files import atomic_path
+
 COLUMNS = (
     "step", "epoch", "images_seen", "seconds", "d_loss", "d_accuracy", "g_loss",
     # quality, at the end of the epochs that were scored (--eval_every)
@@ -13,23 +15,37 @@ COLUMNS = (
 
 
 class History:
-    """Appends rows to a CSV; on resume, drops rows logged after the restored step."""
+    """history.csv, rewritten whole and atomically on every row, so a crash never leaves a
+    half-written row; on resume, rows logged after the restored step are dropped."""
 
     def __init__(self, path, resume_step):
         self.path = path
-        rows = []
+        self.rows = []
         if os.path.exists(path):
             with open(path, newline="") as f:
-                rows = [row for row in csv.DictReader(f) if int(row["step"]) <= resume_step]
-        with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, COLUMNS, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
+                self.rows = [row for row in csv.DictReader(f) if _step(row) is not None and _step(row) <= resume_step]
+        self._write()
 
     def append(self, row):
         """Adds one row (a dict with the COLUMNS keys; a missing value is left empty)."""
-        with open(self.path, "a", newline="") as f:
-            csv.DictWriter(f, COLUMNS).writerow({name: row.get(name, "") for name in COLUMNS})
+        self.rows.append({name: row.get(name, "") for name in COLUMNS})
+        self._write()
+
+    def _write(self):
+        with atomic_path(self.path) as tmp, open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, COLUMNS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(self.rows)
+
+
+def _step(row):
+    """The row's step, or None for a row that is not one of ours (edited, or cut short)."""
+    if None in row or None in row.values():  # more or fewer fields than the header
+        return None
+    try:
+        return int(row["step"])
+    except (KeyError, ValueError):
+        return None
 
 
 def read(path):

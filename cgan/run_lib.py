@@ -3,11 +3,16 @@
 Everything here takes a frozen Config; nothing reads flags.
 """
 
+import contextlib
 import dataclasses
 import glob
-import json
 import os
+import re
+import shutil
+import signal
+import threading
 import time
+import zipfile
 from typing import Optional
 
 import keras
@@ -16,13 +21,14 @@ import tensorflow as tf
 
 from cgan import data, registry
 from cgan.distribute import make_strategy
-from cgan.errors import CganError
-from cgan.files import atomic_path, write_json
+from cgan.errors import CganError, Interrupted, TrainingDiverged, first_line
+from cgan.files import atomic_path, locked_folder, read_json, remove_leftovers, write_json
 from cgan.history import History
 from cgan.plotting import save_gif, save_grid, save_history_plot
 from cgan.trainer import GANTrainer
 
 GRID_SIDE = 10  # grids are 10 x 10: for a conditional model, row k shows digit k
+MAX_RESTORES = 5  # --on_divergence=restore gives up at 1/32 of the learning rate: by then the rate is not the cause
 
 
 class RunFiles:
@@ -39,6 +45,7 @@ class RunFiles:
         self.tensorboard = os.path.join(run_dir, "tensorboard")
         self.progress_gif = os.path.join(run_dir, "training.gif")
         self.metrics = os.path.join(run_dir, "metrics.json")
+        self.confusion_matrix = os.path.join(run_dir, "confusion_matrix.png")
 
     def epoch_grid(self, epoch):
         return os.path.join(self.dir, f"image_at_epoch_{epoch:04d}.png")
@@ -66,29 +73,47 @@ class RunFiles:
         """The config the run was started with, or None for a new run."""
         if not os.path.exists(self.config):
             return None
-        with open(self.config) as f:
-            return json.load(f)
+        return read_json(self.config)
+
+    def clear(self):
+        """Deletes what a run wrote here (checkpoints first, run.json last, so a crash midway
+        leaves nothing to resume from); files the run did not write stay."""
+        pictures = ["image_at_epoch_[0-9][0-9][0-9][0-9].png", "digit_[0-9].png", "digits.png", "samples.png",
+                    "interpolation.png", "interpolation_[0-9].png", "sweep.png"]
+        paths = [self.checkpoints, self.tensorboard, self.generator, self.raw_generator, self.history,
+                 self.history_plot, self.progress_gif, self.metrics, self.confusion_matrix]
+        paths += sorted(p for pattern in pictures for p in glob.glob(os.path.join(glob.escape(self.dir), pattern)))
+        for path in paths + [self.config]:
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            elif os.path.exists(path):
+                os.remove(path)
 
 
 SHAPE_FIELDS = ("arch", "latent_dim")  # a checkpoint only fits models built with these
+TRAINING_FIELDS = ("seed", "batch_size")  # with the recipe: what a run's checkpoints were trained with
 
 
-def check_same_model(config, files):
-    """Refuses (CganError) a run folder that holds a model of another shape or training digit."""
+def check_same_model(config, files, training=False):
+    """Refuses (CganError) a run folder that holds a model of another shape or training digit;
+    with `training`, also one trained with another seed, batch size or recipe, which a resume
+    would silently mix with this config's."""
     saved = files.saved_config()
     if saved is None:
         return
-    for name in SHAPE_FIELDS:
-        if saved.get(name) != getattr(config, name):
-            raise CganError(
-                f"{files.dir} holds a run with {name}={saved.get(name)!r}, not {getattr(config, name)!r}; "
-                "choose another --output_dir"
-            )
+    found = [f"a run with {name}={saved.get(name)!r}, not {getattr(config, name)!r}"
+             for name in SHAPE_FIELDS if saved.get(name) != getattr(config, name)]
     if saved.get("train_digit") != config.train_digit:
-        raise CganError(
-            f"{files.dir} holds a model trained on digit {saved.get('train_digit')}, "
-            f"not {config.train_digit}; choose another --output_dir"
-        )
+        found.append(f"a model trained on digit {saved.get('train_digit')}, not {config.train_digit}")
+    if training:
+        found += [f"a run trained with {name}={saved.get(name)!r}, not {getattr(config, name)!r}"
+                  for name in TRAINING_FIELDS if saved.get(name) != getattr(config, name)]
+        saved_recipe, recipe = saved.get("recipe") or {}, dataclasses.asdict(config.recipe)
+        found += [f"a run trained with {name}={saved_recipe[name]!r}, not {recipe[name]!r}"
+                  for name in recipe if name in saved_recipe and saved_recipe[name] != recipe[name]]
+    if found:
+        hint = "choose another --output_dir" + (", or give --overwrite to start over" if training else "")
+        raise CganError(f"{files.dir} holds {'; '.join(found)}; {hint}")
 
 
 def build_trainer(config, strategy):
@@ -104,6 +129,7 @@ def build_trainer(config, strategy):
         config.recipe,
         global_batch_size=config.batch_size,
         strategy=strategy,
+        seed=config.seed,
     )
 
 
@@ -187,17 +213,26 @@ def draw_requested(config, generator, files):
 def train(config):
     """Trains (or resumes, or reuses) the run in config.run_dir, then draws what config.draw asks.
 
-    Returns the path of the picture. A finished run is not retrained: only drawn from.
+    Returns the path of the picture. A finished run is not retrained: only drawn from. The
+    folder is locked for the whole call: a second run into it is refused.
     """
     files = RunFiles(config.run_dir)
-    check_same_model(config, files)
+    with locked_folder(files.dir):
+        if config.overwrite:
+            files.clear()
+        check_same_model(config, files, training=True)
+        remove_leftovers(files.dir)  # temporary files of a killed run: nobody else writes here
+        return _train_locked(config, files)
+
+
+def _train_locked(config, files):
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()  # for the rest of the process: there is no "off"
     keras.utils.set_random_seed(config.seed)
     strategy = make_strategy()
     trainer = build_trainer(config, strategy)
     seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="seconds")
-    manager = tf.train.CheckpointManager(
-        trainer.checkpoint(seconds=seconds), files.checkpoints, max_to_keep=3
-    )
+    manager = _checkpoint_manager(trainer.checkpoint(seconds=seconds), files.checkpoints, config.keep_checkpoints)
     if manager.latest_checkpoint:
         _restore(manager)
 
@@ -211,11 +246,18 @@ def train(config):
     stop = Stop.of(config, images_per_step, steps_per_epoch)
 
     if not stop.reached(int(trainer.step), float(seconds.numpy())):
-        os.makedirs(files.dir, exist_ok=True)
-        write_json(files.config, dict(dataclasses.asdict(config), train_digit=config.train_digit))
-        dataset = data.training_dataset(images, labels, images_per_step, config.seed)
-        iterator = iter(strategy.experimental_distribute_dataset(dataset))
-        _train_loop(config, trainer, iterator, manager, files, seconds, steps_per_epoch, stop)
+        write_json(files.config, dict(
+            dataclasses.asdict(config), train_digit=config.train_digit, recipe=dataclasses.asdict(config.recipe)
+        ))
+        if manager.latest_checkpoint is None:
+            manager.save(checkpoint_number=0)  # the state to go back to if the very first steps diverge
+
+        def batches(step):
+            """The training batches from `step` on: those an uninterrupted run would see."""
+            dataset = data.training_dataset(images, labels, images_per_step, config.seed, skip_batches=step)
+            return iter(strategy.experimental_distribute_dataset(dataset))
+
+        _train_loop(config, trainer, batches, manager, files, seconds, steps_per_epoch, stop)
         _export_generators(trainer, files)
         save_history_plot(files.history, files.history_plot)
         grids = files.epoch_grids()
@@ -257,31 +299,129 @@ def _exports(trainer, files):
 
 
 def _export_generators(trainer, files):
-    trainer.sampler.save(files.generator)
+    models = [(trainer.sampler, files.generator)]
     if trainer.ema_generator is not None:
-        trainer.generator.save(files.raw_generator)  # evaluate scores both, to show what EMA buys
+        models.append((trainer.generator, files.raw_generator))  # evaluate scores both, to show what EMA buys
+    for model, path in models:
+        with atomic_path(path) as tmp:
+            model.save(tmp)
+
+
+def _checkpoint_manager(checkpoint, directory, keep):
+    """A CheckpointManager over `directory` that keeps the last `keep` checkpoints.
+
+    Checkpoint files a killed process left after the last listed checkpoint are deleted; a
+    folder of checkpoint files without their list is refused rather than silently restarted.
+    """
+    try:
+        manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=keep)
+    except Exception as error:  # the list file "checkpoint" edited or cut short (a text_format error)
+        raise CganError(f"cannot read the checkpoint list in {directory}: {first_line(error)}; "
+                        "restore it, or start over with --overwrite") from None
+    on_disk = {}
+    for path in glob.glob(os.path.join(glob.escape(directory), "ckpt-*")):
+        match = re.match(r"ckpt-(\d+)", os.path.basename(path))
+        if match:
+            on_disk.setdefault(int(match.group(1)), []).append(path)
+    if on_disk and manager.latest_checkpoint is None:
+        raise CganError(f"{directory} holds checkpoint files but no readable list of them (the file 'checkpoint'); "
+                        "restore it, or start over with --overwrite")
+    present = [path for path in manager.checkpoints if os.path.exists(f"{path}.index")]
+    if manager.latest_checkpoint and present != manager.checkpoints:  # the user deleted a broken one
+        if not present:
+            raise CganError(f"none of the checkpoints listed in {directory}/checkpoint exists; start over with --overwrite")
+        print(f"resuming from {present[-1]}: the newest listed checkpoint whose files exist")
+        tf.compat.v1.train.update_checkpoint_state(
+            directory, present[-1], all_model_checkpoint_paths=present,
+            all_model_checkpoint_timestamps=[time.time()] * len(present),  # without them the manager stops rotating
+        )
+        manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=keep)
+    latest = _checkpoint_step(manager.latest_checkpoint) if manager.latest_checkpoint else -1
+    for number, paths in on_disk.items():
+        if number > latest:  # a save the process did not live to finish
+            for path in paths:
+                shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+    return manager
+
+
+def _checkpoint_step(path):
+    """The step a checkpoint was saved at: its number (ckpt-<step>)."""
+    return int(path.rsplit("-", 1)[-1])
 
 
 def _restore(manager):
     try:
         manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-    except (tf.errors.OpError, AssertionError, ValueError) as error:
+    except Exception as error:  # OpError (checksums, short reads), IndexError, AssertionError, ...
         raise CganError(
-            f"cannot resume from {manager.latest_checkpoint}: {str(error).splitlines()[0]}"
+            f"cannot resume from {manager.latest_checkpoint}: {first_line(error)}; "
+            f"delete {os.path.basename(manager.latest_checkpoint)}.* to resume from the checkpoint before it, "
+            "or start over with --overwrite"
         ) from None
 
 
-def _train_loop(config, trainer, iterator, manager, files, seconds, steps_per_epoch, stop):
-    """Runs steps until `stop`, writing history, TensorBoard, grids, scores and checkpoints."""
+@contextlib.contextmanager
+def _stop_requests():
+    """Within the block, the first Ctrl-C (SIGINT) or SIGTERM only asks training to stop after the
+    current step: the yielded list gets the signal's name. A second one acts as it usually does."""
+    requested = []
+    if threading.current_thread() is not threading.main_thread():
+        yield requested  # Python sets signal handlers from the main thread only
+        return
+    previous = {number: signal.getsignal(number) or signal.SIG_DFL for number in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore_handlers():
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+    def ask_to_stop(number, frame):
+        requested.append(signal.Signals(number).name)
+        restore_handlers()
+
+    for number in previous:
+        signal.signal(number, ask_to_stop)
+    try:
+        yield requested
+    finally:
+        restore_handlers()
+
+
+def _non_finite(metrics):
+    """Words like "g_loss is nan" for the first loss that is not a finite number, else None."""
+    for name, value in metrics.items():
+        if not np.isfinite(value):
+            return f"{name} is {value}"
+    return None
+
+
+def _non_finite_weights(trainer):
+    """Words like "generator/dense/kernel holds NaN or infinity" naming the first weight that does, else None."""
+    weights = trainer.non_finite_weights()
+    if not weights:
+        return None
+    more = f" and {len(weights) - 1} more weights hold" if len(weights) > 1 else " holds"
+    return f"{weights[0]}{more} NaN or infinity"
+
+
+def _train_loop(config, trainer, batches, manager, files, seconds, steps_per_epoch, stop):
+    """Runs steps until `stop`, writing history, TensorBoard, grids, scores and checkpoints.
+
+    Every step's losses and, at every log and checkpoint, every weight are checked: a NaN or an
+    infinity stops training (TrainingDiverged) with the last good checkpoint kept, or with
+    --on_divergence=restore goes back to it at half the learning rate. Ctrl-C or SIGTERM saves
+    a checkpoint after the current step and stops (Interrupted).
+    """
     images_per_step = config.batch_size * trainer.recipe.critic_steps
     noise, labels = grid_inputs(config, None if config.conditional else config.train_digit)
     judge = judge_for(config) if config.eval_every else None
     step = int(trainer.step)
+    iterator = batches(step)
     history = History(files.history, resume_step=step)
     writer = tf.summary.create_file_writer(files.tensorboard)
     num_epochs = "?" if stop.steps is None else -(-stop.steps // steps_per_epoch)
     clock = time.time() - float(seconds.numpy())  # wall seconds of training, carried over resumes
     interval = []
+    restores = 0
 
     def log(epoch, quality=None):
         seconds.assign(time.time() - clock)
@@ -296,33 +436,81 @@ def _train_loop(config, trainer, iterator, manager, files, seconds, steps_per_ep
                 tf.summary.scalar(name, value)
         interval.clear()
 
-    finished = False
-    while not finished:
+    def save():
+        seconds.assign(time.time() - clock)
+        manager.save(checkpoint_number=step)
+
+    def epoch_progress():
+        """Prints the header of the epoch the next step belongs to; returns its progress bar."""
         epoch = step // steps_per_epoch + 1
         epoch_end = epoch * steps_per_epoch if stop.steps is None else min(epoch * steps_per_epoch, stop.steps)
         print(f"Epoch {epoch}/{num_epochs}")
         progress = keras.utils.Progbar(epoch_end - (epoch - 1) * steps_per_epoch)
         progress.update(step - (epoch - 1) * steps_per_epoch)
-        while step < epoch_end:
-            metrics = {k: float(v) for k, v in trainer.train_step(iterator).items()}
-            step += 1
-            interval.append(metrics)
-            progress.update(step - (epoch - 1) * steps_per_epoch, list(metrics.items()))
-            finished = stop.reached(step, time.time() - clock)
-            if finished:
-                break
-            if step % config.log_every == 0 and step < epoch_end:
-                log(epoch)
-        quality = None
-        if judge is not None and (epoch % config.eval_every == 0 or finished):
-            scoring_started = time.time()
-            quality = _quality_scalars(score_generator(config, trainer.sampler, judge))
-            clock += time.time() - scoring_started  # scoring time is not training time
-            print("  quality: " + ", ".join(f"{k} {v:.4g}" for k, v in quality.items()))
-        log(epoch, quality)
-        save_grid(draw(trainer.sampler, noise, labels), GRID_SIDE, files.epoch_grid(epoch))
-        manager.save(checkpoint_number=step)
-    writer.flush()
+        return progress
+
+    def go_back(problem):
+        """Raises TrainingDiverged or, with --on_divergence=restore, restores the last good
+        checkpoint at half the learning rate and returns its step."""
+        kept = manager.latest_checkpoint
+        if config.on_divergence == "restore" and restores < MAX_RESTORES:
+            rates = trainer.learning_rates()  # before the restore, which brings back the checkpoint's
+            _restore(manager)
+            trainer.set_learning_rates([rate / 2 for rate in rates])
+            print(f"\nstep {step}: {problem}; went back to the checkpoint of step {int(trainer.step)} "
+                  f"with the learning rate halved to {rates[0] / 2:.3g}")
+            return int(trainer.step)
+        again = f" again after {restores} restores, each at half the learning rate" if restores else ""
+        hint = "" if restores else "; --on_divergence=restore resumes it at half the learning rate"
+        raise TrainingDiverged(
+            f"training diverged at step {step}{again}: {problem}; kept the last good checkpoint, {kept}{hint}"
+        )
+
+    try:
+        with _stop_requests() as requested:
+            progress = epoch_progress()
+            while True:
+                metrics = {k: float(v) for k, v in trainer.train_step(iterator).items()}
+                step += 1
+                epoch = (step - 1) // steps_per_epoch + 1
+                interval.append(metrics)
+                progress.update(step - (epoch - 1) * steps_per_epoch, list(metrics.items()))
+                finished = stop.reached(step, time.time() - clock)
+                epoch_done = finished or step % steps_per_epoch == 0
+                checkpoint_due = epoch_done or step % config.checkpoint_every == 0 or bool(requested)
+                problem = _non_finite(metrics)
+                if problem is None and (checkpoint_due or step % config.log_every == 0):
+                    problem = _non_finite_weights(trainer)
+                if problem:
+                    step = go_back(problem)
+                    restores += 1
+                    iterator, history = batches(step), History(files.history, resume_step=step)
+                    interval.clear()
+                    progress = epoch_progress()
+                    continue
+                if epoch_done:
+                    quality = None
+                    if judge is not None and (epoch % config.eval_every == 0 or finished):
+                        scoring_started = time.time()
+                        quality = _quality_scalars(score_generator(config, trainer.sampler, judge))
+                        clock += time.time() - scoring_started  # scoring time is not training time
+                        print("  quality: " + ", ".join(f"{k} {v:.4g}" for k, v in quality.items()))
+                    log(epoch, quality)
+                    save_grid(draw(trainer.sampler, noise, labels), GRID_SIDE, files.epoch_grid(epoch))
+                elif step % config.log_every == 0:
+                    log(epoch)
+                if checkpoint_due:
+                    save()
+                if finished:  # a stop asked for at the last step: finishing is quicker than resuming
+                    break
+                if requested:
+                    raise Interrupted(f"stopped at step {step} by {requested[0]}; saved {manager.latest_checkpoint}; "
+                                      "run the same command to resume")
+                if epoch_done:
+                    progress = epoch_progress()
+    finally:
+        writer.flush()
+        iterator = None  # freed now, not whenever the traceback of a stop is: live at exit, tf.data can hang
 
 
 def judge_for(config):
@@ -356,10 +544,13 @@ def load_generator(config, raw=False):
             raise CganError(f"no raw generator in {files.dir}: only runs trained with --ema > 0 have one")
         raise CganError(f"no trained generator in {files.dir}; train it first with --mode=train")
     check_same_model(config, files)
+    remedy = "delete it and run --mode=train with the same flags to export it again from the last checkpoint"
+    if not zipfile.is_zipfile(path):  # Keras would call a cut-short file "not found"
+        raise CganError(f"cannot load {path}: not a whole .keras (zip) file, truncated?; {remedy}")
     try:
         return keras.models.load_model(path, safe_mode=True, compile=False)
-    except Exception as error:  # a truncated or tampered file: report it, never retrain silently
-        raise CganError(f"cannot load {path}: {str(error).splitlines()[0]}") from None
+    except Exception as error:  # a tampered file, or one asking to run code: report it, never retrain silently
+        raise CganError(f"cannot load {path}: {first_line(error)}; {remedy}") from None
 
 
 def generate(config):
@@ -367,11 +558,12 @@ def generate(config):
 
     Returns the paths written.
     """
-    generator = load_generator(config)
     files = RunFiles(config.run_dir)
-    written = [draw_requested(config, generator, files)]
-    if config.export:
-        written += export_samples(config, generator, config.export)
+    with locked_folder(files.dir):  # not while a run is replacing the generator
+        generator = load_generator(config)
+        written = [draw_requested(config, generator, files)]
+        if config.export:
+            written += export_samples(config, generator, config.export)
     return written
 
 
@@ -445,19 +637,24 @@ def evaluate(config, judge=None):
     the raw one (under the key "raw"). Writes metrics.json (and confusion_matrix.png when
     labels are known) and returns (metrics, paths written).
     """
+    files = None if config.samples else RunFiles(config.run_dir)
+    with contextlib.nullcontext() if files is None else locked_folder(files.dir):  # not while a run replaces G
+        return _evaluate(config, files, judge)
+
+
+def _evaluate(config, files, judge):
     from cgan import evaluation
 
     raw_samples = None
-    if config.samples:
+    if files is None:
         samples = read_samples(config.samples)
         stem = os.path.splitext(config.samples)[0]
         metrics_path, matrix_path = f"{stem}.metrics.json", f"{stem}.confusion_matrix.png"
     else:
-        files = RunFiles(config.run_dir)
         samples = sample_set(config, load_generator(config), config.eval_samples, digit=None)
         if os.path.exists(files.raw_generator):
             raw_samples = sample_set(config, load_generator(config, raw=True), config.eval_samples, digit=None)
-        metrics_path, matrix_path = files.metrics, os.path.join(files.dir, "confusion_matrix.png")
+        metrics_path, matrix_path = files.metrics, files.confusion_matrix
     judge = judge or judge_for(config)  # after the samples: a missing run fails before the judge loads
     metrics = evaluation.score(judge, *samples)
     if raw_samples is not None:

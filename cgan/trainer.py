@@ -13,7 +13,7 @@ from cgan import losses
 class GANTrainer:
     """Owns the optimizers, the optional EMA generator, and the distributed train step."""
 
-    def __init__(self, generator, discriminator, recipe, global_batch_size, strategy):
+    def __init__(self, generator, discriminator, recipe, global_batch_size, strategy, seed=0):
         self.generator = generator
         self.discriminator = discriminator
         self.recipe = recipe
@@ -33,11 +33,15 @@ class GANTrainer:
             self.g_optimizer.build(generator.trainable_variables)
             self.d_optimizer.build(discriminator.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+            # The noise comes from a generator whose state is checkpointed, so a resumed run draws
+            # the noise an uninterrupted one would have (tf.random.normal's state is not saveable).
+            self.noise_rng = tf.random.Generator.from_seed(seed)
             self.ema_generator = None
             if recipe.ema:
                 self.ema_generator = keras.models.clone_model(generator)
                 self.ema_generator.set_weights(generator.get_weights())
         self._distributed_step = tf.function(self._distributed_step_fn)
+        self._finite_flags = tf.function(self._finite_flags_fn)
 
     def _adam(self):
         r = self.recipe
@@ -49,7 +53,10 @@ class GANTrainer:
         return self.ema_generator or self.generator
 
     def checkpoint(self, **extra):
-        """A tf.train.Checkpoint of everything needed to resume, plus `extra` trackables."""
+        """A tf.train.Checkpoint of everything needed to resume exactly, plus `extra` trackables:
+        weights, optimizer states (learning rate included), step, the noise generator's state
+        and the models' own random states (dropout masks), which Keras leaves out of a model's
+        checkpoint."""
         parts = dict(
             extra,
             generator=self.generator,
@@ -57,10 +64,34 @@ class GANTrainer:
             g_optimizer=self.g_optimizer,
             d_optimizer=self.d_optimizer,
             step=self.step,
+            noise_rng=self.noise_rng,
+            random_states=[v for model in (self.generator, self.discriminator) for v in _random_states(model)],
         )
         if self.ema_generator is not None:
             parts["ema_generator"] = self.ema_generator
         return tf.train.Checkpoint(**parts)
+
+    def _watched(self):
+        """The variables the divergence guard checks: every weight of every network."""
+        models = [self.generator, self.discriminator] + ([self.ema_generator] if self.ema_generator else [])
+        return [(model, weight) for model in models for weight in model.weights]
+
+    def _finite_flags_fn(self):
+        return tf.stack([tf.reduce_all(tf.math.is_finite(weight)) for _, weight in self._watched()])
+
+    def non_finite_weights(self):
+        """Names of the weights holding a NaN or an infinity ("generator/dense/kernel"), [] if none."""
+        flags = self._finite_flags().numpy()
+        return [f"{model.name}/{weight.path}" for (model, weight), ok in zip(self._watched(), flags) if not ok]
+
+    def learning_rates(self):
+        """The current (generator, discriminator) learning rates."""
+        return tuple(float(optimizer.learning_rate.numpy()) for optimizer in (self.g_optimizer, self.d_optimizer))
+
+    def set_learning_rates(self, rates):
+        """Sets the (generator, discriminator) learning rates; checkpoints save them."""
+        for optimizer, rate in zip((self.g_optimizer, self.d_optimizer), rates):
+            optimizer.learning_rate = rate
 
     def train_step(self, iterator):
         """One generator update after `critic_steps` discriminator updates; global mean losses."""
@@ -94,7 +125,7 @@ class GANTrainer:
         return metrics
 
     def _noise(self, labels):
-        return tf.random.normal([tf.shape(labels)[0], self.latent_dim])
+        return self.noise_rng.normal([tf.shape(labels)[0], self.latent_dim])
 
     def _mean(self, per_example):
         return tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch_size)
@@ -169,3 +200,10 @@ class GANTrainer:
                 average.assign(decay * average + (1.0 - decay) * current)
             else:  # batch-norm statistics are copied, not averaged
                 average.assign(current)
+
+
+def _random_states(model):
+    """The state variables of a model's random layers (Keras SeedGenerators, e.g. in Dropout):
+    variables of the model that are not weights."""
+    weights = {id(weight) for weight in model.weights}
+    return [variable for variable in model.variables if id(variable) not in weights]

@@ -1,0 +1,309 @@
+"""A run that never loses work: determinism, resume after Ctrl-C and SIGKILL to the very same
+weights, the divergence guard, --overwrite, atomic files, and refusals of truncated or tampered
+run files.
+
+The deterministic runs are real processes (op determinism is switched on for a whole process,
+and SIGKILL needs a process to kill); they start together to share the waiting. The rest runs
+in this process, without --deterministic."""
+
+import dataclasses
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import types
+
+import keras
+import numpy as np
+import pytest
+
+from cgan import data, history, run_lib
+from cgan.config import Config
+from cgan.errors import TrainingDiverged
+from cgan.files import atomic_path
+from cgan.trainer import GANTrainer
+from conftest import REPO, assert_refused, run_in_process, snapshot
+
+STEPS, CHECKPOINT_EVERY, LOG_EVERY = 40, 10, 5
+
+
+def train_args(out, mnist_dir, data_dir, steps=STEPS, deterministic=True):
+    """The command line of the small cgan runs below (batch 32, seed 0)."""
+    return [f"--steps={steps}", f"--checkpoint_every={CHECKPOINT_EVERY}", "--batch_size=32",
+            f"--log_every={LOG_EVERY}", f"--mnist_dir={mnist_dir}", f"--data_dir={data_dir}", f"--output_dir={out}"] + (
+        ["--deterministic"] if deterministic else [])
+
+
+def start(args):
+    return subprocess.Popen([sys.executable, os.path.join(REPO, "run.py"), *map(str, args)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def finish(process, timeout=600):
+    """(return code, stderr) of a started run."""
+    _, stderr = process.communicate(timeout=timeout)
+    return process.returncode, stderr
+
+
+def listed_checkpoints(folder):
+    """The steps of the checkpoints the run folder's checkpoint list holds (latest last)."""
+    path = os.path.join(folder, "checkpoints", "checkpoint")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [int(n) for n in re.findall(r'all_model_checkpoint_paths: "ckpt-(\d+)"', f.read())]
+
+
+def wait_for_checkpoint(process, folder, step):
+    """Returns once the running `process` has listed checkpoint `step` (the list is replaced
+    atomically after each save, so a listed checkpoint is complete)."""
+    deadline = time.time() + 300
+    while step not in listed_checkpoints(folder):
+        assert process.poll() is None, f"the run ended before checkpoint {step}: {process.stderr.read()}"
+        assert time.time() < deadline, f"no checkpoint {step} after 300 s"
+        time.sleep(0.02)
+
+
+def weights(folder, name="generator.keras"):
+    """The exported generator's weights as raw bytes, in order (loaded in Keras safe mode)."""
+    model = keras.models.load_model(os.path.join(folder, name), safe_mode=True, compile=False)
+    return [np.asarray(weight).tobytes() for weight in model.weights]
+
+
+def history_steps(folder):
+    return [int(row["step"]) for row in history.read(os.path.join(folder, "history.csv"))]
+
+
+def state(folder):
+    """What a stopped run left: its files, listed checkpoints and history steps."""
+    return types.SimpleNamespace(files=sorted(os.listdir(folder)), checkpoints=listed_checkpoints(folder),
+                                 history=history_steps(folder))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, mnist_dir, data_dir):
+    """Two uninterrupted deterministic runs of 40 steps, and a third one stopped by Ctrl-C after
+    its checkpoint at step 10, run again and killed with SIGKILL after its next checkpoint, and
+    run again to the end."""
+    data.load_arrays("train", mnist_dir, data_dir)  # MNIST prepared once, before processes share it
+    root = tmp_path_factory.mktemp("reliability")
+    out = types.SimpleNamespace(first=root / "first", second=root / "second", resumed=root / "resumed")
+    args = lambda folder: train_args(folder, mnist_dir, data_dir)  # noqa: E731
+    first, second, resumed = start(args(out.first)), start(args(out.second)), start(args(out.resumed))
+    result = types.SimpleNamespace(out=out)
+
+    wait_for_checkpoint(resumed, out.resumed, CHECKPOINT_EVERY)
+    resumed.send_signal(signal.SIGINT)
+    result.ctrl_c, result.after_ctrl_c = finish(resumed, timeout=120), state(out.resumed)
+
+    resumed = start(args(out.resumed))
+    result.killed_after = (result.after_ctrl_c.checkpoints[-1] // CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY
+    assert result.killed_after < STEPS, "Ctrl-C came too late to leave a checkpoint to kill the run after"
+    wait_for_checkpoint(resumed, out.resumed, result.killed_after)
+    resumed.send_signal(signal.SIGKILL)
+    result.kill, result.after_kill = finish(resumed), state(out.resumed)
+    # What a kill during a write or a save leaves: a temporary file, a half-made checkpoint.
+    (out.resumed / f"history.tmp{resumed.pid}.csv").write_text("step,epoch\n30,")
+    (out.resumed / "checkpoints" / f"ckpt-{STEPS}_temp").mkdir()
+    (out.resumed / "checkpoints" / f"ckpt-{STEPS}.index").write_bytes(b"cut short")
+
+    result.last = finish(start(args(out.resumed)))
+    result.first, result.second = finish(first), finish(second)
+    return result
+
+
+def test_two_deterministic_runs_give_byte_identical_weights_and_grids(runs):
+    assert runs.first[0] == runs.second[0] == 0, (runs.first, runs.second)
+    for name in ("generator.keras", "generator_raw.keras"):
+        assert weights(runs.out.first, name) == weights(runs.out.second, name), name
+    for name in ("digits.png", "image_at_epoch_0001.png"):
+        assert (runs.out.first / name).read_bytes() == (runs.out.second / name).read_bytes(), name
+
+
+def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(runs):
+    code, stderr = runs.ctrl_c
+    assert code == 130 and "Traceback" not in stderr
+    (line,) = [line for line in stderr.splitlines() if line.strip()]
+    match = re.fullmatch(r"interrupted: stopped at step (\d+) by SIGINT; saved (\S+); run the same command to resume",
+                         line)
+    assert match, line
+    step = int(match.group(1))
+    assert match.group(2) == str(runs.out.resumed / "checkpoints" / f"ckpt-{step}")
+    assert runs.after_ctrl_c.checkpoints[-1] == step >= CHECKPOINT_EVERY
+    assert "generator.keras" not in runs.after_ctrl_c.files  # stopped mid-run, mid-epoch (an epoch is 1,875 steps)
+    assert max(runs.after_ctrl_c.history) <= step
+
+
+def test_a_run_stopped_by_ctrl_c_then_killed_resumes_to_the_weights_of_an_uninterrupted_run(runs):
+    assert runs.kill[0] == -signal.SIGKILL
+    assert runs.after_kill.checkpoints[-1] >= runs.killed_after
+    assert "generator.keras" not in runs.after_kill.files  # killed mid-run
+    assert runs.last[0] == 0, runs.last
+    for name in ("generator.keras", "generator_raw.keras"):
+        assert weights(runs.out.resumed, name) == weights(runs.out.first, name), name
+    assert (runs.out.resumed / "digits.png").read_bytes() == (runs.out.first / "digits.png").read_bytes()
+    assert history_steps(runs.out.resumed) == list(range(LOG_EVERY, STEPS + 1, LOG_EVERY))  # no row twice
+    # the leftovers of the kill are gone, and the checkpoints are the last three saves
+    assert not [name for _, _, names in os.walk(runs.out.resumed) for name in names if ".tmp" in name]
+    assert sorted(os.listdir(runs.out.resumed / "checkpoints")) == ["checkpoint"] + [
+        f"ckpt-{step}.{part}" for step in (20, 30, 40) for part in ("data-00000-of-00001", "index")]
+
+
+def test_a_diverging_run_stops_with_one_line_and_keeps_the_last_good_checkpoint(tmp_path, capfd, mnist_dir, data_dir):
+    out = tmp_path / "diverged"
+    result = run_in_process(capfd, *train_args(out, mnist_dir, data_dir, deterministic=False), "--learning_rate=1e30")
+    assert result.returncode == 3 and "Traceback" not in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if line.strip()]
+    assert re.fullmatch(r"error: training diverged at step \d+: [dg]_loss is (nan|inf); kept the last good checkpoint, "
+                        r"\S+/ckpt-0; --on_divergence=restore resumes it at half the learning rate", line), line
+    assert listed_checkpoints(out) == [0]
+    assert not os.path.exists(out / "generator.keras")
+
+
+@pytest.fixture
+def poisoned_once(monkeypatch):
+    """From the call that reaches step 25, one generator weight turns NaN, once: the step's
+    losses are still finite, so the weight check at the log step (every 5) must catch it."""
+    real_step = GANTrainer.train_step
+    poisoned = []
+
+    def train_step(self, iterator):
+        metrics = real_step(self, iterator)
+        if int(self.step) == 25 and not poisoned:
+            weight = self.generator.trainable_weights[0]
+            weight.assign(np.full(weight.shape, np.nan, np.float32))
+            poisoned.append(True)
+        return metrics
+
+    monkeypatch.setattr(GANTrainer, "train_step", train_step)
+    return poisoned
+
+
+@pytest.fixture
+def small_config(tmp_path, mnist_dir, data_dir):
+    return Config(arch="dense", steps=40, batch_size=32, log_every=5, checkpoint_every=10,
+                  output_dir=str(tmp_path / "dense"), mnist_dir=mnist_dir, data_dir=data_dir)
+
+
+def test_a_nan_weight_stops_training_at_the_next_log_step_naming_it(small_config, poisoned_once):
+    with pytest.raises(TrainingDiverged) as stop:
+        run_lib.train(small_config)
+    assert stop.value.exit_code == 3
+    assert re.fullmatch(r"training diverged at step 25: \S*generator/\S+ holds NaN or infinity; "
+                        r"kept the last good checkpoint, \S+/ckpt-20; .*", str(stop.value)), str(stop.value)
+    assert listed_checkpoints(small_config.output_dir)[-1] == 20
+    assert history_steps(small_config.output_dir) == [5, 10, 15, 20]
+    assert not os.path.exists(os.path.join(small_config.output_dir, "generator.keras"))
+
+
+def test_restore_goes_back_to_the_last_good_checkpoint_at_half_the_learning_rate(small_config, poisoned_once, capsys):
+    config = dataclasses.replace(small_config, on_divergence="restore")
+    run_lib.train(config)
+    printed = capsys.readouterr().out
+    assert re.search(r"step 25: \S*generator/\S+ holds NaN or infinity; went back to the checkpoint of step 20", printed)
+    assert "with the learning rate halved to 0.0001" in printed
+    assert history_steps(config.output_dir) == list(range(5, 41, 5))  # steps 21-25 were done again, logged once
+    trainer = run_lib.build_trainer(config, run_lib.make_strategy())
+    trainer.checkpoint().read(os.path.join(config.output_dir, "checkpoints", "ckpt-40")).expect_partial()
+    assert trainer.learning_rates() == pytest.approx((1e-4, 1e-4))  # dense trains at 2e-4: halved once
+    generator = keras.models.load_model(os.path.join(config.output_dir, "generator.keras"), safe_mode=True,
+                                        compile=False)
+    assert all(np.isfinite(weight).all() for weight in generator.get_weights())
+
+
+def _flip_middle_byte(path):
+    content = bytearray(path.read_bytes())
+    content[len(content) // 2] ^= 0xFF
+    path.write_bytes(bytes(content))
+
+
+def _lambda_model(path):
+    """A .keras file whose model runs Python code when loaded unsafely (a Lambda layer)."""
+    noise, label = keras.Input((64,)), keras.Input((), dtype="int32")
+    keras.Model([noise, label], keras.layers.Lambda(lambda x: x * 2)(noise)).save(path)
+
+
+CHECKPOINT = f"checkpoints/ckpt-{STEPS}"
+TAMPERED = [
+    # (name, what is done to a copy of a finished run, extra arguments, texts the error holds)
+    ("checkpoint_data_truncated", lambda run: os.truncate(run / f"{CHECKPOINT}.data-00000-of-00001", 1000),
+     [f"--steps={STEPS + 20}"], ["cannot resume from", f"ckpt-{STEPS}", "Read less bytes than requested",
+                                 f"delete ckpt-{STEPS}.* to resume from the checkpoint before it"]),
+    ("checkpoint_data_byte_flipped", lambda run: _flip_middle_byte(run / f"{CHECKPOINT}.data-00000-of-00001"),
+     [f"--steps={STEPS + 20}"], ["cannot resume from", "Checksum does not match"]),
+    ("checkpoint_index_truncated", lambda run: os.truncate(run / f"{CHECKPOINT}.index", 30),
+     [f"--steps={STEPS + 20}"], ["cannot resume from", "too short"]),
+    ("checkpoint_list_garbled", lambda run: (run / "checkpoints" / "checkpoint").write_text("garbage {{"),
+     [f"--steps={STEPS + 20}"], ["holds checkpoint files but no readable list of them", "--overwrite"]),
+    ("run_json_truncated", lambda run: os.truncate(run / "run.json", 20),
+     [f"--steps={STEPS + 20}"], ["run.json is not readable JSON", "--overwrite"]),
+    ("generator_truncated", lambda run: os.truncate(run / "generator.keras", 5000),
+     ["--mode=generate"], ["cannot load", "generator.keras: not a whole .keras (zip) file"]),
+    ("generator_runs_code", lambda run: _lambda_model(run / "generator.keras"),
+     ["--mode=generate"], ["cannot load", "Lambda", "arbitrary code execution"]),
+]
+
+
+@pytest.mark.parametrize("name, tamper, extra, expected", TAMPERED, ids=[case[0] for case in TAMPERED])
+def test_a_truncated_or_tampered_run_file_is_refused_in_one_line(runs, tmp_path, capfd, mnist_dir, data_dir,
+                                                                  name, tamper, extra, expected):
+    copy = tmp_path / "run"
+    shutil.copytree(runs.out.first, copy)
+    tamper(copy)
+    before = snapshot(copy)
+    args = train_args(copy, mnist_dir, data_dir, deterministic=False)  # determinism would stay on in this process
+    assert_refused(run_in_process(capfd, *args, *extra), copy, before, *expected)
+
+
+def test_deleting_a_broken_checkpoint_resumes_from_the_one_before(runs, tmp_path, capfd, mnist_dir, data_dir):
+    copy = tmp_path / "run"
+    shutil.copytree(runs.out.first, copy)
+    for path in (copy / "checkpoints").glob(f"ckpt-{STEPS}.*"):
+        path.unlink()
+    result = run_in_process(capfd, *train_args(copy, mnist_dir, data_dir, deterministic=False))
+    assert result.returncode == 0, result.stderr
+    assert f"resuming from {copy}/checkpoints/ckpt-{STEPS - CHECKPOINT_EVERY}: the newest listed checkpoint whose files exist" in result.stdout
+    assert listed_checkpoints(copy) == [20, 30, 40]
+    assert history_steps(copy) == list(range(LOG_EVERY, STEPS + 1, LOG_EVERY))
+
+
+def test_a_folder_holding_a_run_with_another_seed_is_refused_unless_overwrite(runs, tmp_path, capfd, mnist_dir,
+                                                                               data_dir):
+    copy = tmp_path / "run"
+    shutil.copytree(runs.out.first, copy)
+    (copy / "notes.txt").write_text("mine")
+    before = snapshot(copy)
+    args = train_args(copy, mnist_dir, data_dir, deterministic=False)
+    assert_refused(run_in_process(capfd, *args, "--seed=1"), copy, before,
+                   "holds a run trained with seed=0, not 1", "give --overwrite to start over")
+
+    result = run_in_process(capfd, *args, "--seed=1", "--steps=10", "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert run_lib.RunFiles(str(copy)).saved_config()["seed"] == 1
+    assert listed_checkpoints(copy) == [0, 10] and history_steps(copy) == [5, 10]  # started over
+    assert (copy / "notes.txt").read_text() == "mine"  # not a file the run wrote
+
+
+def test_history_drops_a_half_written_row_and_rows_after_the_resume_step(tmp_path):
+    path = tmp_path / "history.csv"
+    full = ",".join(["1"] * len(history.COLUMNS))
+    path.write_text(",".join(history.COLUMNS) + "\n" + "\n".join(
+        [full.replace("1", "10", 1), full.replace("1", "20", 1), full.replace("1", "30", 1), "4"]) + "\n")
+    kept = history.History(str(path), resume_step=20)
+    assert [row["step"] for row in history.read(str(path))] == ["10", "20"]
+    kept.append(dict(step=30, d_loss=0.5))
+    assert [row["step"] for row in history.read(str(path))] == ["10", "20", "30"]
+    assert os.listdir(tmp_path) == ["history.csv"]  # rewritten through a temporary name, nothing left beside
+
+
+def test_an_interrupted_write_leaves_the_old_file_and_no_temporary_one(tmp_path):
+    path = tmp_path / "metrics.json"
+    path.write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(str(path)) as tmp:
+        with open(tmp, "w") as f:
+            f.write("half")
+        raise RuntimeError("crash while writing")
+    assert path.read_text() == "old" and os.listdir(tmp_path) == ["metrics.json"]
