@@ -146,7 +146,7 @@ class GANTrainer:
         per_example = self.loss.discriminator(real_logits, fake_logits)
         if self.recipe.gradient_penalty:
             critic = lambda images: self._discriminate(images, labels)[0]  # noqa: E731
-            per_example += self.recipe.gradient_penalty * losses.gradient_penalty(critic, real, fake)
+            per_example += self.recipe.gradient_penalty * losses.gradient_penalty(critic, real, fake, self.noise_rng)
         if self.has_class_head:
             # The class head learns from real digits only: learning from fakes too rewards the
             # generator for easily classified digits (Gong et al. 2019, "Twin auxiliary classifiers").
