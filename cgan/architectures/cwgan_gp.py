@@ -3,20 +3,11 @@ projection critic (Miyato & Koyama 2018), which has no batch norm, as the penalt
 
 import keras
 
-from cgan.architectures import blocks
+from cgan.architectures import blocks, wgan_gp
 from cgan.registry import register
 
 
-@register(
-    "cwgan_gp",
-    conditional=True,
-    loss="wasserstein",
-    gradient_penalty=10.0,  # lambda of the paper
-    critic_steps=5,  # n_critic of the paper
-    learning_rate=1e-4,
-    beta_1=0.5,
-    beta_2=0.9,  # the paper's Adam settings
-)
+@register("cwgan_gp", conditional=True, **wgan_gp.PAPER_RECIPE)
 def build(image_shape, latent_dim, num_classes):
     """Generator on [z, embed(label)]; critic psi(h) + <embed(y), h> over strided convolutions."""
     generator = blocks.label_conditioned_generator(image_shape, latent_dim, num_classes, name="cwgan_gp_generator")

@@ -7,9 +7,8 @@ from cgan.architectures import blocks
 from cgan.registry import register
 
 
-@register(
-    "wgan_gp",
-    conditional=False,
+# The training recipe of Gulrajani et al. 2017, shared with the conditional cwgan_gp.
+PAPER_RECIPE = dict(
     loss="wasserstein",
     gradient_penalty=10.0,  # lambda of the paper
     critic_steps=5,  # n_critic of the paper
@@ -17,6 +16,9 @@ from cgan.registry import register
     beta_1=0.5,
     beta_2=0.9,  # the paper's Adam settings
 )
+
+
+@register("wgan_gp", conditional=False, **PAPER_RECIPE)
 def build(image_shape, latent_dim, num_classes):
     """DCGAN-style generator; critic of strided convolutions with no normalization."""
     z, labels = blocks.generator_inputs(latent_dim)
