@@ -22,7 +22,7 @@ class Config:
     arch: str = "cgan"
     mode: str = "train"
     digit: Optional[int] = None  # draw only this digit (and train on it, if unconditional)
-    epochs: int = 5  # cgan: about 9 minutes on a 2-core CPU, FID and accuracy flat after epoch 3 (README, "Defaults")
+    epochs: int = 3  # cgan: about 8 minutes on a 2-core CPU, accuracy 99.8% (README, "Defaults")
     steps: Optional[int] = None  # a step budget that overrides epochs, for quick runs
     budget_images: Optional[int] = None  # train until this many images are seen (replaces epochs)
     budget_seconds: Optional[float] = None  # train for this many wall seconds, scoring excluded
