@@ -310,8 +310,9 @@ def _export_generators(trainer, files):
 def _checkpoint_manager(checkpoint, directory, keep):
     """A CheckpointManager over `directory` that keeps the last `keep` checkpoints.
 
-    Checkpoint files a killed process left after the last listed checkpoint are deleted; a
-    folder of checkpoint files without their list is refused rather than silently restarted.
+    Checkpoint files that the list does not name, which a killed process left half-saved or
+    half-deleted, are deleted; a folder of checkpoint files without their list is refused
+    rather than silently restarted.
     """
     try:
         manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=keep)
@@ -336,9 +337,11 @@ def _checkpoint_manager(checkpoint, directory, keep):
             all_model_checkpoint_timestamps=[time.time()] * len(present),  # without them the manager stops rotating
         )
         manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=keep)
-    latest = _checkpoint_step(manager.latest_checkpoint) if manager.latest_checkpoint else -1
+    listed = {_checkpoint_step(path) for path in manager.checkpoints}
     for number, paths in on_disk.items():
-        if number > latest:  # a save the process did not live to finish
+        # Unlisted: a save the process did not live to finish, or an old checkpoint it was
+        # killed while deleting (TensorFlow lists the new save before it sweeps the oldest).
+        if number not in listed:
             for path in paths:
                 shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
     return manager

@@ -307,3 +307,23 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_temporary_one(tmp_path)
             f.write("half")
         raise RuntimeError("crash while writing")
     assert path.read_text() == "old" and os.listdir(tmp_path) == ["metrics.json"]
+
+
+def test_checkpoint_files_the_list_does_not_name_are_deleted(tmp_path):
+    """A process killed between listing its new save and sweeping the oldest one leaves the
+    oldest half-deleted (its .index gone, its .data kept) and still listed; one killed mid-save
+    leaves a newer, unlisted one. The next start drops both and keeps the listed, whole ones."""
+    import tensorflow as tf
+
+    folder = tmp_path / "checkpoints"
+    manager = tf.train.CheckpointManager(tf.train.Checkpoint(step=tf.Variable(0)), str(folder), max_to_keep=4)
+    for step in (0, 10, 20):
+        manager.save(checkpoint_number=step)
+    (folder / "ckpt-0.index").unlink()  # the sweep's first deletion, then the kill
+    (folder / "ckpt-30_temp").mkdir()  # a save cut short
+    (folder / "ckpt-30.index").write_bytes(b"cut short")
+
+    kept = run_lib._checkpoint_manager(tf.train.Checkpoint(step=tf.Variable(0)), str(folder), keep=3)
+    assert [run_lib._checkpoint_step(path) for path in kept.checkpoints] == [10, 20]
+    assert sorted(os.listdir(folder)) == ["checkpoint"] + [
+        f"ckpt-{step}.{part}" for step in (10, 20) for part in ("data-00000-of-00001", "index")]
