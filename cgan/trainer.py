@@ -27,6 +27,10 @@ class GANTrainer:
                 f"{discriminator.name} has {len(discriminator.outputs)} output(s) but class_weight is "
                 f"{recipe.class_weight}: a class head and a class-loss weight go together"
             )
+        # Grappler's remapper fails to fuse Conv2D + BiasAdd + LeakyReLU when the gradient needs the
+        # BiasAdd output, and prints an "E ... remapper failed" line on every run. It then leaves the
+        # graph unfused anyway: off, cgan trains at the same speed (730 vs 720 images/s, 2 CPU cores).
+        tf.config.optimizer.set_experimental_options({"remapping": False})
         with strategy.scope():
             self.g_optimizer = self._adam()
             self.d_optimizer = self._adam()
