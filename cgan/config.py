@@ -80,15 +80,6 @@ class Config:
             from cgan.losses import get_loss  # imported late: keeps config free of TensorFlow
 
             get_loss(self.loss)
-        if (
-            architecture.recipe.conditional
-            and self.export
-            and self.digit is None
-            and self.num_samples % 10
-        ):
-            raise CganError(
-                f"--num_samples must be a multiple of 10 to export all ten digits, got {self.num_samples}"
-            )
         if self.export is not None and not self.export.endswith(".npz"):
             raise CganError(f"--export must name an .npz file, got {self.export!r}")
         if self.export_format not in EXPORT_FORMATS:
@@ -109,8 +100,6 @@ class Config:
             if given:
                 raise CganError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for --mode=compare only")
         self._check_draw(architecture)
-        if any(registry.get(name).recipe.conditional for name in self.arms) and self.eval_samples % 10:
-            raise CganError(f"--eval_samples must be a multiple of 10, got {self.eval_samples}")
 
     def _check_budget(self):
         if self.budget_images is not None and self.budget_seconds is not None:

@@ -99,6 +99,21 @@ def load_arrays(split="train", mnist_dir=None, data_dir=None, digit=None):
     return images, labels
 
 
+def label_shares(mnist_dir=None, data_dir=None):
+    """Each digit's share of the training set, shape (10,): MNIST has 9.0% fives and 11.2% ones."""
+    _, labels = load_arrays("train", mnist_dir, data_dir)
+    return np.bincount(labels, minlength=NUM_CLASSES) / len(labels)
+
+
+def labels_in_proportion(count, shares):
+    """`count` labels in label order, each class `shares` of them (largest remainders round),
+    so a conditional generator's samples have the class mix of the data they are compared with."""
+    exact = np.asarray(shares, np.float64) * count
+    counts = np.floor(exact).astype(np.int64)
+    counts[np.argsort(counts - exact, kind="stable")[: count - counts.sum()]] += 1
+    return np.repeat(np.arange(len(counts)), counts).astype(np.int32)
+
+
 def to_unit_range(images):
     """uint8 pixels [0, 255] -> float32 in [-1, 1], the range of a tanh generator."""
     return tf.cast(images, tf.float32) / 127.5 - 1.0

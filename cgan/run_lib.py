@@ -573,14 +573,16 @@ def generate(config):
 def sample_set(config, generator, count, digit):
     """`count` fresh samples: images uint8 (N, 28, 28) and labels (conditional) or None.
 
-    A conditional model without `digit` gives count/10 of each digit, in label order.
+    A conditional model without `digit` draws the digits in their training-set shares, in
+    label order: scored against real digits, equal shares would cost FID that is no fault of
+    the generator (0.250 instead of 0.197 for real test digits resampled to equal shares).
     """
     rng = np.random.default_rng(config.seed + 1)  # not the grid's noise: fresh samples
     noise = rng.standard_normal((count, config.latent_dim)).astype(np.float32)
     if not config.conditional:
         labels = np.zeros(count, np.int32)
     elif digit is None:
-        labels = np.repeat(np.arange(data.NUM_CLASSES), count // data.NUM_CLASSES).astype(np.int32)
+        labels = data.labels_in_proportion(count, data.label_shares(config.resolved_mnist_dir, config.data_dir))
     else:
         labels = np.full(count, digit, np.int32)
     images = draw(generator, noise, labels)[..., 0]

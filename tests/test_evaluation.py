@@ -10,7 +10,7 @@ import os
 import numpy as np
 import pytest
 
-from cgan import evaluation
+from cgan import data, evaluation
 from cgan.data import load_arrays
 from cgan.errors import CganError
 
@@ -259,3 +259,10 @@ def test_judge_refuses_float_images(judge):
     assert probabilities.shape == (3, 10) and probabilities.dtype == np.float64
     assert features.shape == (3, evaluation.JUDGE_RECIPE["feature_units"])
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_labels_in_proportion_round_by_largest_remainders_in_label_order():
+    # 7 x (0.5, 0.3, 0.2) = 3.5, 2.1, 1.4: floors 3, 2, 1 and the one left goes to the largest remainder
+    assert data.labels_in_proportion(7, [0.5, 0.3, 0.2]).tolist() == [0, 0, 0, 0, 1, 1, 2]
+    assert np.bincount(data.labels_in_proportion(10, [0.1] * 10)).tolist() == [1] * 10
+    assert len(data.labels_in_proportion(10_001, np.full(10, 0.1))) == 10_001
