@@ -54,6 +54,10 @@ flags.DEFINE_float("budget_seconds", None, "Train for this many wall seconds, sc
 flags.DEFINE_integer("batch_size", DEFAULTS.batch_size, "Global batch size (summed over replicas).")
 flags.DEFINE_integer("latent_dim", DEFAULTS.latent_dim, "Size of the noise vector z.")
 flags.DEFINE_float("learning_rate", None, "Adam learning rate (default: the architecture's).")
+flags.DEFINE_string(
+    "learning_rate_decay", None,
+    "The learning rate over the budget: constant, or linear (to zero at its end); default: the architecture's.",
+)
 flags.DEFINE_float("ema", None, "Generator weight averaging decay, 0 to disable (default: the architecture's).")
 flags.DEFINE_integer("seed", DEFAULTS.seed, "Random seed for weights, data order and the grids' noise.")
 flags.DEFINE_string("output_dir", None, "Run folder (default runs/<arch>, or runs/<arch>-digit<k> when unconditional).")
@@ -86,7 +90,7 @@ flags.DEFINE_string("experiment", None, "compare mode: a named experiment of exp
 
 CONFIG_FLAGS = (
     "arch", "mode", "digit", "epochs", "steps", "budget_images", "budget_seconds", "batch_size", "latent_dim",
-    "learning_rate", "ema", "seed", "output_dir", "mnist_dir", "data_dir", "num_samples", "export",
+    "learning_rate", "learning_rate_decay", "ema", "seed", "output_dir", "mnist_dir", "data_dir", "num_samples", "export",
     "export_format", "samples", "eval_every", "eval_samples", "log_every", "draw", "archs", "seeds",
     "checkpoint_every", "keep_checkpoints", "deterministic", "on_divergence", "overwrite",
 )

@@ -29,6 +29,7 @@ class Config:
     batch_size: int = 64  # small batches give more updates per second on a CPU
     latent_dim: int = 64  # plenty for ten digit classes; 100 (DCGAN) buys nothing on MNIST
     learning_rate: Optional[float] = None
+    learning_rate_decay: Optional[str] = None  # "constant" or "linear" (to zero at the end of the budget)
     loss: Optional[str] = None
     critic_steps: Optional[int] = None
     gradient_penalty: Optional[float] = None
@@ -80,6 +81,10 @@ class Config:
             from cgan.losses import get_loss  # imported late: keeps config free of TensorFlow
 
             get_loss(self.loss)
+        if self.learning_rate_decay is not None:
+            from cgan.trainer import get_decay  # imported late, as get_loss
+
+            get_decay(self.learning_rate_decay)
         if self.export is not None and not self.export.endswith(".npz"):
             raise CganError(f"--export must name an .npz file, got {self.export!r}")
         if self.export_format not in EXPORT_FORMATS:
@@ -136,7 +141,7 @@ class Config:
         """The architecture's training recipe with this config's overrides applied."""
         overrides = {
             name: getattr(self, name)
-            for name in ("learning_rate", "loss", "critic_steps", "gradient_penalty", "ema")
+            for name in ("learning_rate", "learning_rate_decay", "loss", "critic_steps", "gradient_penalty", "ema")
             if getattr(self, name) is not None
         }
         return dataclasses.replace(registry.get(self.arch).recipe, **overrides)

@@ -286,6 +286,11 @@ class Stop:
             return cls(None, config.budget_seconds)
         return cls(config.epochs * steps_per_epoch, None)
 
+    def progress(self, step, seconds):
+        """How far through the budget a run at `step` after `seconds` of training is, 0 to 1."""
+        done = step / self.steps if self.steps is not None else seconds / self.seconds
+        return min(done, 1.0)
+
     def reached(self, step, seconds):
         """Whether a run at `step` after `seconds` of training is finished."""
         if self.steps is not None:
@@ -457,11 +462,12 @@ def _train_loop(config, trainer, batches, manager, files, seconds, steps_per_epo
         checkpoint at half the learning rate and returns its step."""
         kept = manager.latest_checkpoint
         if config.on_divergence == "restore" and restores < MAX_RESTORES:
-            rates = trainer.learning_rates()  # before the restore, which brings back the checkpoint's
+            scale = trainer.learning_rate_scale.numpy()  # before the restore, which brings back the checkpoint's
             _restore(manager)
-            trainer.set_learning_rates([rate / 2 for rate in rates])
+            trainer.learning_rate_scale.assign(scale)
+            rate = trainer.halve_learning_rate()
             print(f"\nstep {step}: {problem}; went back to the checkpoint of step {int(trainer.step)} "
-                  f"with the learning rate halved to {rates[0] / 2:.3g}")
+                  f"with the learning rate halved to {rate:.3g}")
             return int(trainer.step)
         again = f" again after {restores} restores, each at half the learning rate" if restores else ""
         hint = "" if restores else "; --on_divergence=restore resumes it at half the learning rate"
@@ -473,6 +479,7 @@ def _train_loop(config, trainer, batches, manager, files, seconds, steps_per_epo
         with _stop_requests() as requested:
             progress = epoch_progress()
             while True:
+                trainer.set_progress(stop.progress(step, time.time() - clock))
                 metrics = {k: float(v) for k, v in trainer.train_step(iterator).items()}
                 step += 1
                 epoch = (step - 1) // steps_per_epoch + 1

@@ -8,6 +8,21 @@ import keras
 import tensorflow as tf
 
 from cgan import losses
+from cgan.errors import CganError
+
+# The share of the learning rate left a fraction `progress` (0 to 1) of the way through the budget.
+LEARNING_RATE_DECAYS = {
+    "constant": lambda progress: 1.0,
+    "linear": lambda progress: 1.0 - progress,  # to zero at the end: the last steps settle instead of jumping
+}
+
+
+def get_decay(name):
+    """The learning-rate decay registered under `name`; an unknown name lists the known ones."""
+    try:
+        return LEARNING_RATE_DECAYS[name]
+    except KeyError:
+        raise CganError(f"unknown learning rate decay {name!r}; known: {', '.join(LEARNING_RATE_DECAYS)}") from None
 
 
 class GANTrainer:
@@ -18,6 +33,7 @@ class GANTrainer:
         self.discriminator = discriminator
         self.recipe = recipe
         self.loss = losses.get_loss(recipe.loss)
+        self.decay = get_decay(recipe.learning_rate_decay)
         self.global_batch_size = global_batch_size  # per critic step, summed over replicas
         self.strategy = strategy
         self.latent_dim = generator.inputs[0].shape[-1]
@@ -37,6 +53,9 @@ class GANTrainer:
             self.g_optimizer.build(generator.trainable_variables)
             self.d_optimizer.build(discriminator.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+            # What the divergence guard's halvings left of the recipe's rate (checkpointed); the decay
+            # over the budget multiplies it at every step (set_progress).
+            self.learning_rate_scale = tf.Variable(1.0, dtype=tf.float64, trainable=False, name="learning_rate_scale")
             # The noise comes from a generator whose state is checkpointed, so a resumed run draws
             # the noise an uninterrupted one would have (tf.random.normal's state is not saveable).
             self.noise_rng = tf.random.Generator.from_seed(seed)
@@ -68,6 +87,7 @@ class GANTrainer:
             g_optimizer=self.g_optimizer,
             d_optimizer=self.d_optimizer,
             step=self.step,
+            learning_rate_scale=self.learning_rate_scale,
             noise_rng=self.noise_rng,
             random_states=[v for model in (self.generator, self.discriminator) for v in _random_states(model)],
         )
@@ -92,10 +112,18 @@ class GANTrainer:
         """The current (generator, discriminator) learning rates."""
         return tuple(float(optimizer.learning_rate.numpy()) for optimizer in (self.g_optimizer, self.d_optimizer))
 
-    def set_learning_rates(self, rates):
-        """Sets the (generator, discriminator) learning rates; checkpoints save them."""
-        for optimizer, rate in zip((self.g_optimizer, self.d_optimizer), rates):
+    def set_progress(self, progress):
+        """Sets both learning rates for a point `progress` (0 to 1) of the way through the budget:
+        the recipe's rate, times what the divergence guard left of it, times the decay."""
+        rate = self.recipe.learning_rate * float(self.learning_rate_scale.numpy()) * self.decay(progress)
+        for optimizer in (self.g_optimizer, self.d_optimizer):
             optimizer.learning_rate = rate
+
+    def halve_learning_rate(self):
+        """Halves the learning rate of every later step (the divergence guard's remedy); returns the
+        recipe's rate times what is left, before any decay."""
+        self.learning_rate_scale.assign(self.learning_rate_scale / 2)
+        return self.recipe.learning_rate * float(self.learning_rate_scale.numpy())
 
     def train_step(self, iterator):
         """One generator update after `critic_steps` discriminator updates; global mean losses."""

@@ -111,6 +111,20 @@ def test_ema_generator_is_a_weighted_average():
     np.testing.assert_allclose(average.numpy(), start + (1 - recipe.ema) * 1.0, rtol=1e-4, atol=1e-5)
 
 
+def test_the_learning_rate_decays_over_the_budget_and_halvings_scale_it():
+    generator, discriminator = _build("dense")
+    recipe = dataclasses.replace(registry.get("dense").recipe, learning_rate=1e-3, learning_rate_decay="linear")
+    trainer = GANTrainer(generator, discriminator, recipe, BATCH, tf.distribute.get_strategy())
+    trainer.set_progress(0.25)
+    assert trainer.learning_rates() == pytest.approx((7.5e-4, 7.5e-4))  # a quarter of the way down to zero
+    assert trainer.halve_learning_rate() == pytest.approx(5e-4)  # the recipe's rate, halved, before decay
+    trainer.set_progress(0.5)
+    assert trainer.learning_rates() == pytest.approx((2.5e-4, 2.5e-4))
+    constant = GANTrainer(*_build("dense"), registry.get("dense").recipe, BATCH, tf.distribute.get_strategy())
+    constant.set_progress(0.9)
+    assert constant.learning_rates() == pytest.approx((2e-4, 2e-4))
+
+
 def test_class_loss_is_one_softmax_cross_entropy_on_logits():
     generator, discriminator = _build("cgan")
     recipe = dataclasses.replace(registry.get("cgan").recipe, class_weight=0.5)

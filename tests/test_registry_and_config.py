@@ -38,6 +38,7 @@ def test_unknown_architecture_lists_the_known_ones():
         (dict(learning_rate=0.0), "--learning_rate must be positive"),
         (dict(ema=1.0), "--ema must be in"),
         (dict(loss="l2"), "unknown loss"),
+        (dict(learning_rate_decay="cosine"), "unknown learning rate decay 'cosine'; known: constant, linear"),
         (dict(mode="dream"), "--mode must be one of"),
         (dict(mode="generate", export="out.txt"), "must name an .npz"),
         (dict(budget_images=1000, budget_seconds=60), "give one budget"),

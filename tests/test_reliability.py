@@ -209,6 +209,7 @@ def test_restore_goes_back_to_the_last_good_checkpoint_at_half_the_learning_rate
     trainer = run_lib.build_trainer(config, run_lib.make_strategy())
     trainer.checkpoint().read(os.path.join(config.output_dir, "checkpoints", "ckpt-40")).expect_partial()
     assert trainer.learning_rates() == pytest.approx((1e-4, 1e-4))  # dense trains at 2e-4: halved once
+    assert float(trainer.learning_rate_scale.numpy()) == 0.5  # and the halving is kept for a resume
     generator = keras.models.load_model(os.path.join(config.output_dir, "generator.keras"), safe_mode=True,
                                         compile=False)
     assert all(np.isfinite(weight).all() for weight in generator.get_weights())

@@ -34,6 +34,12 @@ def test_each_budget_gives_its_stop(fields, images_per_step, stop):
     assert run_lib.Stop.of(Config(batch_size=32, **fields), images_per_step, steps_per_epoch=100) == stop
 
 
+def test_progress_through_a_budget_is_measured_in_its_own_unit():
+    assert run_lib.Stop(40, None).progress(10, seconds=1e9) == 0.25
+    assert run_lib.Stop(None, 20.0).progress(10**9, seconds=5.0) == 0.25
+    assert run_lib.Stop(40, None).progress(50, seconds=0.0) == 1.0  # an overshoot never goes past the end
+
+
 def test_a_stop_is_reached_by_its_own_measure_only():
     assert run_lib.Stop(30, None).reached(30, seconds=0.0) and not run_lib.Stop(30, None).reached(29, 1e9)
     assert run_lib.Stop(None, 20.0).reached(1, 20.0) and not run_lib.Stop(None, 20.0).reached(10**9, 19.9)
