@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from cgan import data, distribute, registry
-from cgan.config import MIXED_PRECISION
+from cgan.config import MIXED_PRECISION, Config
 from cgan.distribute import make_strategy
 from cgan.errors import CganError, Interrupted, TrainingDiverged, first_line
 from cgan.files import atomic_path, locked_folder, read_json, remove_leftovers, write_json
@@ -93,7 +93,9 @@ class RunFiles:
 
 
 SHAPE_FIELDS = ("arch", "latent_dim")  # a checkpoint only fits models built with these
-TRAINING_FIELDS = ("seed", "batch_size")  # with the recipe: what a run's checkpoints were trained with
+# With the recipe: what a run's checkpoints were trained with. (float16 adds a loss scale to the
+# optimizers' checkpoint; a run.json older than --mixed_precision means "off".)
+TRAINING_FIELDS = ("seed", "batch_size", "mixed_precision")
 
 
 def check_same_model(config, files, training=False):
@@ -108,8 +110,9 @@ def check_same_model(config, files, training=False):
     if saved.get("train_digit") != config.train_digit:
         found.append(f"a model trained on digit {saved.get('train_digit')}, not {config.train_digit}")
     if training:
-        found += [f"a run trained with {name}={saved.get(name)!r}, not {getattr(config, name)!r}"
-                  for name in TRAINING_FIELDS if saved.get(name) != getattr(config, name)]
+        trained = {name: saved.get(name, getattr(Config, name)) for name in TRAINING_FIELDS}
+        found += [f"a run trained with {name}={value!r}, not {getattr(config, name)!r}"
+                  for name, value in trained.items() if value != getattr(config, name)]
         saved_recipe, recipe = saved.get("recipe") or {}, dataclasses.asdict(config.recipe)
         found += [f"a run trained with {name}={saved_recipe[name]!r}, not {recipe[name]!r}"
                   for name in recipe if name in saved_recipe and saved_recipe[name] != recipe[name]]

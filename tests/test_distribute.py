@@ -25,7 +25,7 @@ from cgan.architectures import blocks
 from cgan.config import Config
 from cgan.errors import CganError
 from cgan.trainer import GANTrainer
-from conftest import REPO
+from conftest import REPO, assert_refused, run_in_process, snapshot
 
 TOLERANCE = 1e-5  # float rounding of sums taken in another order; a wrong split or seed moves weights by ~1e-3
 PROCESS_SECONDS = 420  # the background processes' limit: then they are killed and the tests fail
@@ -278,6 +278,14 @@ def test_steps_per_execution_logs_checkpoints_and_trains_as_one_step_per_call(on
         assert float(a["d_loss"]) == pytest.approx(float(b["d_loss"]), rel=1e-5)
     for a, b in zip(_exported(one_device_runs.four), _exported(one_device_runs.single)):
         np.testing.assert_allclose(a, b, atol=TOLERANCE)
+
+
+def test_a_run_is_resumed_in_the_precision_it_was_trained_in(one_device_runs, capfd, mnist_dir, data_dir):
+    before = snapshot(one_device_runs.single)
+    result = run_in_process(capfd, *_worker_args(one_device_runs.single, mnist_dir, data_dir), "--steps=6",
+                            "--mixed_precision=float16")  # float16 checkpoints a loss scale in the optimizers
+    assert_refused(result, one_device_runs.single, before, "holds a run trained with mixed_precision='off', not "
+                   "'float16'", "--overwrite")
 
 
 def test_two_workers_train_as_one_device_and_only_the_chief_writes(background, one_device_runs):
