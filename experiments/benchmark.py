@@ -56,26 +56,32 @@ flags.DEFINE_list("switches", list(SWITCHES), f"Switches to measure: {', '.join(
 flags.DEFINE_integer("windows", 5, "Timed windows per figure; the median is reported.")
 flags.DEFINE_float("window_seconds", 4.0, "Length of a timed window (three times that for the tutorial's slow steps).")
 flags.DEFINE_integer("batch_size", Config().batch_size, "Global batch size of the per-architecture table.")
+flags.DEFINE_bool("tutorial_only", False, "Measure only the framework against the bare loop.")
 flags.DEFINE_string("mnist_dir", None, "Folder of the four MNIST files (default $CGAN_MNIST_DIR).")
 FLAGS = flags.FLAGS
 
 
-def medians(calls, windows, seconds):
-    """{name: median images/s} of the `calls` (name -> a function that trains and returns the
-    images it saw), after warm-up, timed in turn window by window."""
+def rates(calls, windows, seconds):
+    """{name: images/s of each window} of the `calls` (name -> a function that trains and returns
+    the images it saw), after warm-up, timed in turn window by window."""
     for call in calls.values():  # warm-up: the first call traces (and compiles), then half a window more
         call()
         end = time.perf_counter() + seconds / 2
         while time.perf_counter() < end:
             call()
-    rates = {name: [] for name in calls}
+    measured = {name: [] for name in calls}
     for _ in range(windows):
         for name, call in calls.items():
             images, start = 0, time.perf_counter()
             while time.perf_counter() - start < seconds:
                 images += call()
-            rates[name].append(images / (time.perf_counter() - start))
-    return {name: statistics.median(values) for name, values in rates.items()}
+            measured[name].append(images / (time.perf_counter() - start))
+    return measured
+
+
+def medians(calls, windows, seconds):
+    """{name: median images/s} of the `calls` (see rates)."""
+    return {name: statistics.median(values) for name, values in rates(calls, windows, seconds).items()}
 
 
 def framework(config, images, labels, synchronized=True):
@@ -161,13 +167,20 @@ def main(argv):
     windows, seconds = FLAGS.windows, FLAGS.window_seconds
     print(f"{os.cpu_count()} CPU cores; median of {windows} windows of {seconds:g} s after warm-up; images/s")
 
-    tutorial = medians({"bare": bare_loop(TUTORIAL, images), "framework": framework(TUTORIAL, images, labels),
-                        "pipeline": pipeline_alone(TUTORIAL, images, labels)}, windows, 3 * seconds)
+    tutorial = rates({"bare": bare_loop(TUTORIAL, images), "framework": framework(TUTORIAL, images, labels),
+                      "pipeline": pipeline_alone(TUTORIAL, images, labels)}, windows, 3 * seconds)
+    median = {name: statistics.median(values) for name, values in tutorial.items()}
+    ratios = [f / b for f, b in zip(tutorial["framework"], tutorial["bare"])]  # window by window
     print("\nThe TensorFlow DCGAN tutorial's configuration: its models (dcgan), batch 256, noise 100, Adam 1e-4")
-    print(f"  bare tf.function GradientTape loop  {tutorial['bare']:9.0f}")
-    print(f"  cgan framework (run.py's loop)      {tutorial['framework']:9.0f}   "
-          f"{tutorial['framework'] / tutorial['bare']:.3f}x the bare loop")
-    print(f"  the framework's input pipeline alone {tutorial['pipeline']:8.0f}")
+    print("(median; in brackets the slowest and fastest window)")
+    for name, title in (("bare", "bare tf.function GradientTape loop"), ("framework", "cgan framework (run.py's loop)"),
+                        ("pipeline", "the framework's input pipeline alone")):
+        values = tutorial[name]
+        print(f"  {title:<37} {median[name]:9.0f}  ({min(values):.0f}-{max(values):.0f})")
+    print(f"  framework / bare loop: {statistics.median(ratios):.3f} "
+          f"(window pairs {min(ratios):.3f}-{max(ratios):.3f})")
+    if FLAGS.tutorial_only:
+        return
 
     table = {}
     for arch in archs:
@@ -179,8 +192,8 @@ def main(argv):
     columns = FLAGS.switches
     print(f"\nEvery architecture, batch {FLAGS.batch_size}, its own recipe; in brackets: x plain")
     print(f"{'arch':<10}" + "".join(f"{name:>24}" for name in columns))
-    for arch, rates in table.items():
-        cells = [f"{rates[name]:.0f}" + (f" ({rates[name] / rates['plain']:.2f}x)" if "plain" in rates else "")
+    for arch, figures in table.items():
+        cells = [f"{figures[name]:.0f}" + (f" ({figures[name] / figures['plain']:.2f}x)" if "plain" in figures else "")
                  for name in columns]
         print(f"{arch:<10}" + "".join(f"{cell:>24}" for cell in cells))
     print("\n2 replicas: MirroredStrategy over two logical CPU devices sharing the same cores; "
