@@ -36,7 +36,7 @@ from absl import app, flags, logging  # noqa: E402
 
 import cgan  # noqa: E402  (registers the architectures, so --arch can list them)
 from cgan import registry  # noqa: E402
-from cgan.config import DRAWINGS, EXPORT_FORMATS, MODES, ON_DIVERGENCE, Config  # noqa: E402
+from cgan.config import DRAWINGS, EXPORT_FORMATS, MIXED_PRECISION, MODES, ON_DIVERGENCE, STRATEGIES, Config  # noqa: E402
 
 DEFAULTS = Config()
 FLAGS = flags.FLAGS
@@ -84,6 +84,18 @@ flags.DEFINE_enum(
     "What train and generate draw: grid (the digits asked for), interpolation (a walk between two noises), "
     "sweep (one noise per row drawn as digits 0-9; conditional models).",
 )
+flags.DEFINE_enum(
+    "strategy", DEFAULTS.strategy, list(STRATEGIES),
+    "tf.distribute strategy: auto (several GPUs: mirrored; one GPU: one_device; else the CPU), default, "
+    "one_device, mirrored (every GPU, else every logical CPU), multi_worker (the machines TF_CONFIG names), tpu.",
+)
+flags.DEFINE_enum(
+    "mixed_precision", DEFAULTS.mixed_precision, list(MIXED_PRECISION),
+    "Compute in bfloat16 or float16 (with loss scaling), weights in float32; pays on GPUs and TPUs, not on CPUs.",
+)
+flags.DEFINE_bool("jit_compile", DEFAULTS.jit_compile, "Compile each train step with XLA; pays on GPUs and TPUs, not on CPUs.")
+flags.DEFINE_integer("steps_per_execution", DEFAULTS.steps_per_execution,
+                     "Train steps per compiled call (fewer calls from Python; pays on accelerators).")
 flags.DEFINE_list("archs", None, "compare mode: comma-separated architectures (default: every registered one).")
 flags.DEFINE_integer("seeds", DEFAULTS.seeds, "compare mode: train each arm with this many seeds, from --seed on.")
 flags.DEFINE_string("experiment", None, "compare mode: a named experiment of experiments/configs.py.")
@@ -92,7 +104,8 @@ CONFIG_FLAGS = (
     "arch", "mode", "digit", "epochs", "steps", "budget_images", "budget_seconds", "batch_size", "latent_dim",
     "learning_rate", "learning_rate_decay", "ema", "seed", "output_dir", "mnist_dir", "data_dir", "num_samples", "export",
     "export_format", "samples", "eval_every", "eval_samples", "log_every", "draw", "archs", "seeds",
-    "checkpoint_every", "keep_checkpoints", "deterministic", "on_divergence", "overwrite",
+    "checkpoint_every", "keep_checkpoints", "deterministic", "on_divergence", "overwrite", "strategy",
+    "mixed_precision", "jit_compile", "steps_per_execution",
 )
 
 
@@ -164,7 +177,8 @@ def run(config):
         print(table)
         return written
     if config.mode == "train":
-        return [run_lib.train(config)]
+        path = run_lib.train(config)
+        return [path] if path else []  # a multi-worker run's other workers write nothing to report
     if config.mode == "generate":
         return run_lib.generate(config)
     metrics, written = run_lib.evaluate(config)

@@ -12,6 +12,10 @@ EXPORT_FORMATS = ("npz", "npz_and_png")
 DRAWINGS = ("grid", "interpolation", "sweep")  # what train and generate draw at the end
 ON_DIVERGENCE = ("stop", "restore")  # what a NaN or infinite loss or weight does to training
 COMPARE_ONLY = ("archs", "seeds", "experiment")  # fields that mean nothing outside --mode=compare
+STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")  # cgan.distribute builds them
+# --mixed_precision: the Keras dtype policy of each choice (float16 trains with loss scaling)
+MIXED_PRECISION = {"off": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
+SPEED_SWITCHES = ("strategy", "mixed_precision", "jit_compile", "steps_per_execution")  # how training runs, not what
 MNIST_DIR_ENV = "CGAN_MNIST_DIR"  # folder of the four original MNIST .gz files, for offline use
 
 
@@ -51,6 +55,10 @@ class Config:
     on_divergence: str = "stop"  # stop: keep the last good checkpoint and exit; restore: resume it at half the rate
     overwrite: bool = False  # start over in a folder that holds another (or a finished) run
     draw: str = "grid"  # grid: the requested digits; interpolation: a latent walk; sweep: one style, ten digits
+    strategy: str = "auto"  # several GPUs: mirrored, one: that GPU, else the CPU (cgan.distribute)
+    mixed_precision: str = "off"  # 16-bit compute pays on GPUs and TPUs; on a CPU it is slower
+    jit_compile: bool = False  # XLA pays on GPUs and TPUs; on a CPU it is slower
+    steps_per_execution: int = 1  # train steps per compiled call; more saves per-call overhead on accelerators
     archs: Optional[tuple[str, ...]] = None  # compare: the arms; None = every registered architecture
     seeds: int = 1  # compare: train each arm with seeds seed .. seed+seeds-1
     experiment: Optional[str] = None  # compare: the name of the experiments/ config this came from
@@ -62,7 +70,7 @@ class Config:
         if self.digit is not None and not 0 <= self.digit <= 9:
             raise CganError(f"--digit must be between 0 and 9, got {self.digit}")
         positive = ("epochs", "batch_size", "latent_dim", "num_samples", "log_every", "eval_samples", "seeds",
-                    "checkpoint_every", "keep_checkpoints")
+                    "checkpoint_every", "keep_checkpoints", "steps_per_execution")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise CganError(f"--{name} must be positive, got {getattr(self, name)}")
@@ -96,6 +104,7 @@ class Config:
         if self.overwrite and self.mode not in ("train", "compare"):
             raise CganError(f"--overwrite starts training over; it means nothing with --mode={self.mode}")
         self._check_budget()
+        self._check_speed()
         if self.mode == "compare":
             self._check_compare()
         else:
@@ -111,6 +120,20 @@ class Config:
             raise CganError("give one budget, --budget_images or --budget_seconds, not both")
         if self.steps is not None and self.budget is not None:
             raise CganError("--steps and a budget both set the length of training; give one")
+
+    def _check_speed(self):
+        if self.strategy not in STRATEGIES:
+            raise CganError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+        if self.mixed_precision not in MIXED_PRECISION:
+            raise CganError(
+                f"--mixed_precision must be one of {', '.join(MIXED_PRECISION)}, got {self.mixed_precision!r}")
+        if self.mode not in ("train", "compare"):
+            given = [f"--{name}" for name in SPEED_SWITCHES if getattr(self, name) != getattr(Config, name)]
+            if given:
+                raise CganError(f"{', '.join(given)} {'sets' if len(given) == 1 else 'set'} how training runs; "
+                                f"{'it means' if len(given) == 1 else 'they mean'} nothing with --mode={self.mode}")
+        if self.strategy == "multi_worker" and self.mode == "compare":
+            raise CganError("--strategy=multi_worker trains one run at a time; it cannot drive --mode=compare")
 
     def _check_compare(self):
         if self.budget is None:

@@ -124,8 +124,10 @@ def to_uint8(images):
     return np.clip(np.rint((np.asarray(images) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def training_dataset(images, labels, global_batch_size, seed, skip_batches=0):
-    """Shuffled, endlessly repeated (image, label) batches with the remainder dropped.
+def training_dataset(images, labels, global_batch_size, seed, skip_batches=0, step_inputs=None):
+    """Shuffled, endlessly repeated (image, label) batches with the remainder dropped; with
+    `step_inputs`, a function (batch number, images, labels) -> what a train step consumes, its
+    results instead.
 
     All of MNIST fits in memory (47 MB of uint8), so there is no file reading and
     no Python work per step; scaling to [-1, 1] runs once per batch, vectorized.
@@ -139,4 +141,8 @@ def training_dataset(images, labels, global_batch_size, seed, skip_batches=0):
     dataset = dataset.repeat()
     dataset = dataset.batch(global_batch_size, drop_remainder=True).skip(skip_batches)
     dataset = dataset.map(lambda x, y: (to_unit_range(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+    if step_inputs is not None:
+        dataset = dataset.enumerate(start=skip_batches).map(
+            lambda number, batch: step_inputs(number, *batch), num_parallel_calls=tf.data.AUTOTUNE
+        )
     return dataset.prefetch(tf.data.AUTOTUNE)

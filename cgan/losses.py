@@ -67,18 +67,15 @@ def get_loss(name: str) -> AdversarialLoss:
         raise CganError(f"unknown loss {name!r}; known: {', '.join(sorted(LOSSES))}") from None
 
 
-def gradient_penalty(critic, real, fake, rng=None):
+def gradient_penalty(critic, real, fake, weights):
     """WGAN-GP penalty (Gulrajani et al. 2017): (||grad D(x_hat)|| - 1)^2 per example.
 
-    `critic` maps a batch of images to logits (the trainer binds the labels). `rng`, a
-    tf.random.Generator (default the global one), draws the weights: the trainer passes its
-    checkpointed generator so that a resumed run draws what an uninterrupted one would.
-
-    x_hat lies on the line between a real and a fake image, with one weight drawn
-    uniformly from [0, 1] per example (not per pixel, not normal).
+    `critic` maps a batch of images to logits (the trainer binds the labels). x_hat lies on the
+    line between a real and a fake image: `weights` holds one weight per example, drawn uniformly
+    from [0, 1] (not per pixel, not normal). The trainer draws them with the batch
+    (GANTrainer.step_inputs), so they do not depend on how the batch is split over replicas.
     """
-    rng = rng or tf.random.get_global_generator()
-    weight = rng.uniform([tf.shape(real)[0], 1, 1, 1], 0.0, 1.0)
+    weight = tf.reshape(tf.cast(weights, real.dtype), [-1, 1, 1, 1])
     interpolates = weight * real + (1.0 - weight) * fake
     with tf.GradientTape() as tape:
         tape.watch(interpolates)

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import tempfile
 import threading
 import time
 import zipfile
@@ -19,7 +20,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from cgan import data, registry
+from cgan import data, distribute, registry
+from cgan.config import MIXED_PRECISION, Config
 from cgan.distribute import make_strategy
 from cgan.errors import CganError, Interrupted, TrainingDiverged, first_line
 from cgan.files import atomic_path, locked_folder, read_json, remove_leftovers, write_json
@@ -91,7 +93,9 @@ class RunFiles:
 
 
 SHAPE_FIELDS = ("arch", "latent_dim")  # a checkpoint only fits models built with these
-TRAINING_FIELDS = ("seed", "batch_size")  # with the recipe: what a run's checkpoints were trained with
+# With the recipe: what a run's checkpoints were trained with. (float16 adds a loss scale to the
+# optimizers' checkpoint; a run.json older than --mixed_precision means "off".)
+TRAINING_FIELDS = ("seed", "batch_size", "mixed_precision")
 
 
 def check_same_model(config, files, training=False):
@@ -106,8 +110,9 @@ def check_same_model(config, files, training=False):
     if saved.get("train_digit") != config.train_digit:
         found.append(f"a model trained on digit {saved.get('train_digit')}, not {config.train_digit}")
     if training:
-        found += [f"a run trained with {name}={saved.get(name)!r}, not {getattr(config, name)!r}"
-                  for name in TRAINING_FIELDS if saved.get(name) != getattr(config, name)]
+        trained = {name: saved.get(name, getattr(Config, name)) for name in TRAINING_FIELDS}
+        found += [f"a run trained with {name}={value!r}, not {getattr(config, name)!r}"
+                  for name, value in trained.items() if value != getattr(config, name)]
         saved_recipe, recipe = saved.get("recipe") or {}, dataclasses.asdict(config.recipe)
         found += [f"a run trained with {name}={saved_recipe[name]!r}, not {recipe[name]!r}"
                   for name in recipe if name in saved_recipe and saved_recipe[name] != recipe[name]]
@@ -117,12 +122,19 @@ def check_same_model(config, files, training=False):
 
 
 def build_trainer(config, strategy):
-    """Builds the architecture's two networks and the shared trainer under `strategy`."""
+    """Builds the architecture's two networks (in --mixed_precision's compute type) and the
+    shared trainer under `strategy`."""
     architecture = registry.get(config.arch)
-    with strategy.scope():
-        generator, discriminator = architecture.build(
-            data.IMAGE_SHAPE, config.latent_dim, data.NUM_CLASSES
-        )
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise CganError(f"--batch_size {config.batch_size} does not split evenly over {replicas} replicas")
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(MIXED_PRECISION[config.mixed_precision])
+    try:  # the policy is read when layers are made; it is Keras-wide, so it is put back after
+        with strategy.scope():
+            generator, discriminator = architecture.build(data.IMAGE_SHAPE, config.latent_dim, data.NUM_CLASSES)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
     return GANTrainer(
         generator,
         discriminator,
@@ -130,6 +142,7 @@ def build_trainer(config, strategy):
         global_batch_size=config.batch_size,
         strategy=strategy,
         seed=config.seed,
+        jit_compile=config.jit_compile,
     )
 
 
@@ -215,26 +228,39 @@ def train(config):
 
     Returns the path of the picture. A finished run is not retrained: only drawn from. The
     folder is locked for the whole call: a second run into it is refused.
+
+    In a multi-worker run only the chief writes the run folder; the other workers train beside
+    it, resume from its latest checkpoint, write their own copies into a temporary folder that
+    is deleted after, and return None.
     """
+    strategy = make_strategy(config.strategy)  # first: a multi-worker strategy must precede any other op
+    if not distribute.writes_files(strategy):
+        with tempfile.TemporaryDirectory(prefix="cgan-worker-") as folder:
+            resume_from = None if config.overwrite else RunFiles(config.run_dir).checkpoints
+            _train_locked(config, RunFiles(folder), strategy, resume_from)
+        return None
     files = RunFiles(config.run_dir)
     with locked_folder(files.dir):
         if config.overwrite:
             files.clear()
         check_same_model(config, files, training=True)
         remove_leftovers(files.dir)  # temporary files of a killed run: nobody else writes here
-        return _train_locked(config, files)
+        return _train_locked(config, files, strategy)
 
 
-def _train_locked(config, files):
+def _train_locked(config, files, strategy, resume_from=None):
+    """Trains in `files`' folder, resuming from its latest checkpoint or, when given, from the
+    latest one in the folder `resume_from` (a multi-worker chief's)."""
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()  # for the rest of the process: there is no "off"
     keras.utils.set_random_seed(config.seed)
-    strategy = make_strategy()
     trainer = build_trainer(config, strategy)
     seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="seconds")
     manager = _checkpoint_manager(trainer.checkpoint(seconds=seconds), files.checkpoints, config.keep_checkpoints)
-    if manager.latest_checkpoint:
-        _restore(manager)
+    latest = manager.latest_checkpoint if resume_from is None else tf.train.latest_checkpoint(resume_from)
+    if latest:
+        _restore(manager.checkpoint, latest)
+    distribute.check_workers_agree(strategy, trainer.step, config.run_dir)
 
     images, labels = data.load_arrays(
         "train", config.resolved_mnist_dir, config.data_dir, digit=config.train_digit
@@ -245,16 +271,18 @@ def _train_locked(config, files):
         raise CganError(f"--batch_size {config.batch_size} is larger than the {len(images)} training images")
     stop = Stop.of(config, images_per_step, steps_per_epoch)
 
-    if not stop.reached(int(trainer.step), float(seconds.numpy())):
+    if not stop.reached(int(trainer.step.numpy()), float(seconds.numpy())):
         write_json(files.config, dict(
             dataclasses.asdict(config), train_digit=config.train_digit, recipe=dataclasses.asdict(config.recipe)
         ))
         if manager.latest_checkpoint is None:
-            manager.save(checkpoint_number=0)  # the state to go back to if the very first steps diverge
+            # The state to go back to if the very first steps diverge (a worker's copy of the chief's).
+            manager.save(checkpoint_number=int(trainer.step.numpy()))
 
         def batches(step):
-            """The training batches from `step` on: those an uninterrupted run would see."""
-            dataset = data.training_dataset(images, labels, images_per_step, config.seed, skip_batches=step)
+            """The training steps' inputs from `step` on: those an uninterrupted run would see."""
+            dataset = data.training_dataset(images, labels, images_per_step, config.seed, skip_batches=step,
+                                            step_inputs=trainer.step_inputs)
             return iter(strategy.experimental_distribute_dataset(dataset))
 
         _train_loop(config, trainer, batches, manager, files, seconds, steps_per_epoch, stop)
@@ -357,13 +385,13 @@ def _checkpoint_step(path):
     return int(path.rsplit("-", 1)[-1])
 
 
-def _restore(manager):
+def _restore(checkpoint, path):
     try:
-        manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        checkpoint.restore(path).assert_existing_objects_matched()
     except Exception as error:  # OpError (checksums, short reads), IndexError, AssertionError, ...
         raise CganError(
-            f"cannot resume from {manager.latest_checkpoint}: {first_line(error)}; "
-            f"delete {os.path.basename(manager.latest_checkpoint)}.* to resume from the checkpoint before it, "
+            f"cannot resume from {path}: {first_line(error)}; "
+            f"delete {os.path.basename(path)}.* to resume from the checkpoint before it, "
             "or start over with --overwrite"
         ) from None
 
@@ -414,15 +442,18 @@ def _non_finite_weights(trainer):
 def _train_loop(config, trainer, batches, manager, files, seconds, steps_per_epoch, stop):
     """Runs steps until `stop`, writing history, TensorBoard, grids, scores and checkpoints.
 
-    Every step's losses and, at every log and checkpoint, every weight are checked: a NaN or an
+    Every call's losses and, at every log and checkpoint, every weight are checked: a NaN or an
     infinity stops training (TrainingDiverged) with the last good checkpoint kept, or with
     --on_divergence=restore goes back to it at half the learning rate. Ctrl-C or SIGTERM saves
-    a checkpoint after the current step and stops (Interrupted).
+    a checkpoint after the current call and stops (Interrupted).
+
+    Each call runs --steps_per_execution steps, fewer where that would pass a log, checkpoint,
+    epoch end or the last step, so those come at the same steps as one step per call.
     """
     images_per_step = config.batch_size * trainer.recipe.critic_steps
     noise, labels = grid_inputs(config, None if config.conditional else config.train_digit)
     judge = judge_for(config) if config.eval_every else None
-    step = int(trainer.step)
+    step = int(trainer.step.numpy())
     iterator = batches(step)
     history = History(files.history, resume_step=step)
     writer = tf.summary.create_file_writer(files.tensorboard)
@@ -433,7 +464,8 @@ def _train_loop(config, trainer, batches, manager, files, seconds, steps_per_epo
 
     def log(epoch, quality=None):
         seconds.assign(time.time() - clock)
-        means = {k: float(np.mean([m[k] for m in interval])) for k in interval[0]}
+        counts = [count for _, count in interval]  # steps per call: each call's losses are its means
+        means = {k: float(np.average([m[k] for m, _ in interval], weights=counts)) for k in interval[0][0]}
         scalars = dict(means, **(quality or {}))
         history.append(dict(
             scalars, step=step, epoch=epoch, images_seen=step * images_per_step,
@@ -463,12 +495,12 @@ def _train_loop(config, trainer, batches, manager, files, seconds, steps_per_epo
         kept = manager.latest_checkpoint
         if config.on_divergence == "restore" and restores < MAX_RESTORES:
             scale = trainer.learning_rate_scale.numpy()  # before the restore, which brings back the checkpoint's
-            _restore(manager)
+            _restore(manager.checkpoint, kept)
             trainer.learning_rate_scale.assign(scale)
             rate = trainer.halve_learning_rate()
-            print(f"\nstep {step}: {problem}; went back to the checkpoint of step {int(trainer.step)} "
+            print(f"\nstep {step}: {problem}; went back to the checkpoint of step {int(trainer.step.numpy())} "
                   f"with the learning rate halved to {rate:.3g}")
-            return int(trainer.step)
+            return int(trainer.step.numpy())
         again = f" again after {restores} restores, each at half the learning rate" if restores else ""
         hint = "" if restores else "; --on_divergence=restore resumes it at half the learning rate"
         raise TrainingDiverged(
@@ -479,11 +511,12 @@ def _train_loop(config, trainer, batches, manager, files, seconds, steps_per_epo
         with _stop_requests() as requested:
             progress = epoch_progress()
             while True:
-                trainer.set_progress(stop.progress(step, time.time() - clock))
-                metrics = {k: float(v) for k, v in trainer.train_step(iterator).items()}
-                step += 1
+                trainer.set_progress(stop.progress(step, time.time() - clock))  # once per call
+                count = _steps_in_call(step, config, steps_per_epoch, stop)
+                metrics = {k: float(v) for k, v in trainer.train_step(iterator, count).items()}
+                step += count
                 epoch = (step - 1) // steps_per_epoch + 1
-                interval.append(metrics)
+                interval.append((metrics, count))
                 progress.update(step - (epoch - 1) * steps_per_epoch, list(metrics.items()))
                 finished = stop.reached(step, time.time() - clock)
                 epoch_done = finished or step % steps_per_epoch == 0
@@ -521,6 +554,16 @@ def _train_loop(config, trainer, batches, manager, files, seconds, steps_per_epo
     finally:
         writer.flush()
         iterator = None  # freed now, not whenever the traceback of a stop is: live at exit, tf.data can hang
+
+
+def _steps_in_call(step, config, steps_per_epoch, stop):
+    """How many steps the call from `step` runs: --steps_per_execution, cut at the next log,
+    checkpoint, epoch end or (with a step budget) the last step."""
+    cadences = (config.log_every, config.checkpoint_every, steps_per_epoch)
+    limits = [config.steps_per_execution] + [every - step % every for every in cadences]
+    if stop.steps is not None:
+        limits.append(stop.steps - step)
+    return min(limits)
 
 
 def judge_for(config):

@@ -5,6 +5,7 @@ a recipe (loss name, penalty weight, critic steps, optimizer settings).
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from cgan import losses
@@ -28,7 +29,7 @@ def get_decay(name):
 class GANTrainer:
     """Owns the optimizers, the optional EMA generator, and the distributed train step."""
 
-    def __init__(self, generator, discriminator, recipe, global_batch_size, strategy, seed=0):
+    def __init__(self, generator, discriminator, recipe, global_batch_size, strategy, seed=0, jit_compile=False):
         self.generator = generator
         self.discriminator = discriminator
         self.recipe = recipe
@@ -36,6 +37,7 @@ class GANTrainer:
         self.decay = get_decay(recipe.learning_rate_decay)
         self.global_batch_size = global_batch_size  # per critic step, summed over replicas
         self.strategy = strategy
+        self.seed = seed
         self.latent_dim = generator.inputs[0].shape[-1]
         self.has_class_head = len(discriminator.outputs) == 2  # [adversarial logits, class logits]
         if self.has_class_head != (recipe.class_weight > 0):
@@ -43,6 +45,9 @@ class GANTrainer:
                 f"{discriminator.name} has {len(discriminator.outputs)} output(s) but class_weight is "
                 f"{recipe.class_weight}: a class head and a class-loss weight go together"
             )
+        self.metric_names = ("d_loss", "g_loss") + (("d_accuracy",) if self.loss.has_accuracy else ())
+        # float16 gradients underflow without loss scaling; bfloat16 has float32's range and needs none.
+        self.loss_scaling = generator.dtype_policy.compute_dtype == "float16"
         # Grappler's remapper fails to fuse Conv2D + BiasAdd + LeakyReLU when the gradient needs the
         # BiasAdd output, and prints an "E ... remapper failed" line on every run. It then leaves the
         # graph unfused anyway: off, cgan trains at the same speed (730 vs 720 images/s, 2 CPU cores).
@@ -56,19 +61,19 @@ class GANTrainer:
             # What the divergence guard's halvings left of the recipe's rate (checkpointed); the decay
             # over the budget multiplies it at every step (set_progress).
             self.learning_rate_scale = tf.Variable(1.0, dtype=tf.float64, trainable=False, name="learning_rate_scale")
-            # The noise comes from a generator whose state is checkpointed, so a resumed run draws
-            # the noise an uninterrupted one would have (tf.random.normal's state is not saveable).
-            self.noise_rng = tf.random.Generator.from_seed(seed)
             self.ema_generator = None
             if recipe.ema:
                 self.ema_generator = keras.models.clone_model(generator)
                 self.ema_generator.set_weights(generator.get_weights())
-        self._distributed_step = tf.function(self._distributed_step_fn)
+        # XLA compiles one step, not the loop around it: reading the input iterator cannot be compiled.
+        self._one_step = tf.function(self._one_step_fn, jit_compile=jit_compile)
+        self._train_steps = tf.function(self._train_steps_fn)
         self._finite_flags = tf.function(self._finite_flags_fn)
 
     def _adam(self):
         r = self.recipe
-        return keras.optimizers.Adam(r.learning_rate, beta_1=r.beta_1, beta_2=r.beta_2)
+        adam = keras.optimizers.Adam(r.learning_rate, beta_1=r.beta_1, beta_2=r.beta_2)
+        return keras.optimizers.LossScaleOptimizer(adam) if self.loss_scaling else adam
 
     @property
     def sampler(self):
@@ -88,7 +93,6 @@ class GANTrainer:
             d_optimizer=self.d_optimizer,
             step=self.step,
             learning_rate_scale=self.learning_rate_scale,
-            noise_rng=self.noise_rng,
             random_states=[v for model in (self.generator, self.discriminator) for v in _random_states(model)],
         )
         if self.ema_generator is not None:
@@ -125,13 +129,52 @@ class GANTrainer:
         self.learning_rate_scale.assign(self.learning_rate_scale / 2)
         return self.recipe.learning_rate * float(self.learning_rate_scale.numpy())
 
-    def train_step(self, iterator):
-        """One generator update after `critic_steps` discriminator updates; global mean losses."""
-        return self._distributed_step(iterator)
+    def step_inputs(self, step, images, labels):
+        """What train step `step` consumes, from its critic_steps x B images (in critic-step order):
+        images and labels arranged (B, critic_steps, ...), so that splitting the batch over replicas
+        splits every critic step alike, with one noise vector per generator pass (one per critic
+        step, and one for a separate generator update) and, with a gradient penalty, one
+        interpolation weight per critic-step example. The random numbers are drawn from (seed, step)
+        alone (by Philox on the host): the same on any number of replicas, after any resume.
 
-    def _distributed_step_fn(self, iterator):
-        images, labels = next(iterator)
-        sums = self.strategy.run(self._replica_step, args=(images, labels))
+        Runs in the input pipeline (cgan.data.training_dataset), once per step, for the global batch.
+        """
+        k, batch = self.recipe.critic_steps, self.global_batch_size
+        # Row b: example b of every critic step. (A gather: an integer tf.transpose makes oneDNN print
+        # "E ... oneDNN supports DT_INT32 only on platforms with AVX-512" on stderr.)
+        order = np.arange(k * batch).reshape(k, batch).T.reshape(-1)
+
+        def example_major(x):
+            return tf.reshape(tf.gather(x, order), tf.concat([[batch, k], tf.shape(x)[1:]], axis=0))
+
+        noise_key, penalty_key = tf.unstack(
+            tf.random.experimental.stateless_split(tf.stack([tf.cast(self.seed, tf.int64), step]), num=2, alg="philox")
+        )
+        passes = k if k == 1 else k + 1  # one critic step updates both networks from one pass (_joint_update)
+        inputs = {
+            "images": example_major(images),
+            "labels": example_major(labels),
+            "noise": tf.random.stateless_normal([batch, passes, self.latent_dim], seed=noise_key, alg="philox"),
+        }
+        if self.recipe.gradient_penalty:
+            inputs["penalty_weights"] = tf.random.stateless_uniform([batch, k], seed=penalty_key, alg="philox")
+        return inputs
+
+    def train_step(self, iterator, steps=1):
+        """`steps` train steps in one call, each one generator update after `critic_steps`
+        discriminator updates, on the step inputs `iterator` yields (step_inputs, distributed by
+        the strategy); returns the losses as global means over the batch and over the steps."""
+        return self._train_steps(iterator, tf.constant(steps, tf.int32))
+
+    def _train_steps_fn(self, iterator, steps):
+        totals = {name: tf.constant(0.0) for name in self.metric_names}
+        for _ in tf.range(steps):
+            metrics = self._one_step(next(iterator))
+            totals = {name: totals[name] + metrics[name] for name in self.metric_names}
+        return {name: total / tf.cast(steps, tf.float32) for name, total in totals.items()}
+
+    def _one_step_fn(self, inputs):
+        sums = self.strategy.run(self._replica_step, args=(inputs,))
         metrics = {
             name: self.strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
             for name, value in sums.items()
@@ -141,23 +184,27 @@ class GANTrainer:
             self._update_ema()
         return metrics
 
-    def _replica_step(self, images, labels):
+    def _replica_step(self, inputs):
+        """One step on this replica's share of the batch: the random numbers come with the batch."""
+        images, labels, noise = inputs["images"], inputs["labels"], inputs["noise"]
+        weights = inputs.get("penalty_weights")
         k = self.recipe.critic_steps
         if k == 1:
-            d_loss, g_loss, d_hits = self._joint_update(images, labels)
+            d_loss, g_loss, d_hits = self._joint_update(
+                images[:, 0], labels[:, 0], noise[:, 0], None if weights is None else weights[:, 0]
+            )
         else:
-            # The batch holds k fresh real batches, one per critic step (Gulrajani et al. 2017).
-            for real, real_labels in zip(tf.split(images, k), tf.split(labels, k)):
-                d_loss, d_hits = self._discriminator_update(real, real_labels)
-            g_loss = self._generator_update(real_labels)
+            # k fresh real batches, one per critic step (Gulrajani et al. 2017).
+            for j in range(k):
+                d_loss, d_hits = self._discriminator_update(
+                    images[:, j], labels[:, j], noise[:, j], None if weights is None else weights[:, j]
+                )
+            g_loss = self._generator_update(labels[:, -1], noise[:, k])
         # Per-replica sums over the global batch: a SUM across replicas gives global means.
         metrics = {"d_loss": d_loss, "g_loss": g_loss}
         if self.loss.has_accuracy:
             metrics["d_accuracy"] = d_hits
         return metrics
-
-    def _noise(self, labels):
-        return self.noise_rng.normal([tf.shape(labels)[0], self.latent_dim])
 
     def _mean(self, per_example):
         return tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch_size)
@@ -171,14 +218,17 @@ class GANTrainer:
         """The auxiliary classifier's cross-entropy on logits (one softmax, inside the loss)."""
         return self.recipe.class_weight * tf.nn.sparse_softmax_cross_entropy_with_logits(labels, class_logits)
 
-    def _discriminator_loss(self, real, fake, labels):
-        """(mean loss, mean accuracy, fake outputs): the fake outputs serve a joint generator update."""
+    def _discriminator_loss(self, real, fake, labels, penalty_weights):
+        """(mean loss, mean accuracy, fake outputs): the fake outputs serve a joint generator update.
+        `penalty_weights`: the gradient penalty's interpolation weights (None without a penalty)."""
         real_logits, real_classes = self._discriminate(real, labels)
         fake_logits, fake_classes = self._discriminate(fake, labels)
         per_example = self.loss.discriminator(real_logits, fake_logits)
         if self.recipe.gradient_penalty:
             critic = lambda images: self._discriminate(images, labels)[0]  # noqa: E731
-            per_example += self.recipe.gradient_penalty * losses.gradient_penalty(critic, real, fake, self.noise_rng)
+            per_example += self.recipe.gradient_penalty * losses.gradient_penalty(
+                critic, real, fake, penalty_weights
+            )
         if self.has_class_head:
             # The class head learns from real digits only: learning from fakes too rewards the
             # generator for easily classified digits (Gong et al. 2019, "Twin auxiliary classifiers").
@@ -196,29 +246,31 @@ class GANTrainer:
 
     def _apply(self, optimizer, tape, loss, model):
         variables = model.trainable_variables
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        # float16: the gradients of the loss times the loss scale; the LossScaleOptimizer divides it out.
+        scale = optimizer.scale_loss(tf.ones_like(loss)) if self.loss_scaling else None
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables, output_gradients=scale), variables))
 
-    def _joint_update(self, real, labels):
+    def _joint_update(self, real, labels, noise, penalty_weights):
         """Both networks updated from one generator pass, as in the TensorFlow DCGAN tutorial:
         about 20% faster on a CPU than two passes, and no worse per image seen."""
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = self.generator([self._noise(labels), labels], training=True)
-            d_loss, d_hits, fake_outputs = self._discriminator_loss(real, fake, labels)
+            fake = self.generator([noise, labels], training=True)
+            d_loss, d_hits, fake_outputs = self._discriminator_loss(real, fake, labels, penalty_weights)
             g_loss = self._generator_loss(fake_outputs, labels)
         self._apply(self.d_optimizer, d_tape, d_loss, self.discriminator)
         self._apply(self.g_optimizer, g_tape, g_loss, self.generator)
         return d_loss, g_loss, d_hits
 
-    def _discriminator_update(self, real, labels):
-        fake = self.generator([self._noise(labels), labels], training=True)
+    def _discriminator_update(self, real, labels, noise, penalty_weights):
+        fake = self.generator([noise, labels], training=True)
         with tf.GradientTape() as tape:
-            d_loss, d_hits, _ = self._discriminator_loss(real, fake, labels)
+            d_loss, d_hits, _ = self._discriminator_loss(real, fake, labels, penalty_weights)
         self._apply(self.d_optimizer, tape, d_loss, self.discriminator)
         return d_loss, d_hits
 
-    def _generator_update(self, labels):
+    def _generator_update(self, labels, noise):
         with tf.GradientTape() as tape:
-            fake = self.generator([self._noise(labels), labels], training=True)
+            fake = self.generator([noise, labels], training=True)
             g_loss = self._generator_loss(self._discriminate(fake, labels), labels)
         self._apply(self.g_optimizer, tape, g_loss, self.generator)
         return g_loss

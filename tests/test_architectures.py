@@ -65,13 +65,13 @@ def _logits(discriminator, images, labels):
 
 
 class _Batches:
-    """An iterator that always yields the same synthetic batch."""
+    """An iterator that always yields the trainer's inputs for step 0 of one synthetic batch."""
 
-    def __init__(self, images, labels):
-        self.batch = (tf.constant(images), tf.constant(labels))
+    def __init__(self, trainer, images, labels):
+        self.inputs = trainer.step_inputs(tf.constant(0, tf.int64), tf.constant(images), tf.constant(labels))
 
     def __next__(self):
-        return self.batch
+        return self.inputs
 
 
 @pytest.mark.parametrize("name", registry.names())
@@ -86,7 +86,7 @@ def test_one_train_step_changes_both_networks_and_gives_finite_losses(name):
     g_before = [w.numpy().copy() for w in generator.trainable_weights]
     d_before = [w.numpy().copy() for w in discriminator.trainable_weights]
 
-    metrics = {k: float(v) for k, v in trainer.train_step(_Batches(images, labels)).items()}
+    metrics = {k: float(v) for k, v in trainer.train_step(_Batches(trainer, images, labels)).items()}
 
     assert all(np.isfinite(v) for v in metrics.values()), metrics
     assert {"d_loss", "g_loss"} <= set(metrics)

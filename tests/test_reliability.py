@@ -170,8 +170,8 @@ def poisoned_once(monkeypatch):
     real_step = GANTrainer.train_step
     poisoned = []
 
-    def train_step(self, iterator):
-        metrics = real_step(self, iterator)
+    def train_step(self, iterator, steps=1):
+        metrics = real_step(self, iterator, steps)
         if int(self.step) == 25 and not poisoned:
             weight = self.generator.trainable_weights[0]
             weight.assign(np.full(weight.shape, np.nan, np.float32))

@@ -61,9 +61,9 @@ def one_second_per_step():
     clock = FakeClock()
     real_step = GANTrainer.train_step
 
-    def train_step(self, iterator):
-        clock.now += 1.0
-        return real_step(self, iterator)
+    def train_step(self, iterator, steps=1):
+        clock.now += steps
+        return real_step(self, iterator, steps)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(run_lib, "time", clock)

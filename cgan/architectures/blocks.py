@@ -5,9 +5,37 @@ Every generator takes [z, labels] and every discriminator [images, labels]
 """
 
 import keras
+import tensorflow as tf
 from keras import layers
 
 LEAK = 0.2  # LeakyReLU slope of Radford et al. 2015, used by every discriminator here
+# Replicas normalize with the statistics of the global batch, so training on several devices
+# matches one device; on one CPU it costs nothing measurable (experiments/benchmark.py).
+SYNCHRONIZED_BATCH_NORM = True
+
+
+def batch_norm(**options):
+    """Batch normalization over the global batch, however many replicas share it."""
+    return layers.BatchNormalization(synchronized=SYNCHRONIZED_BATCH_NORM, **options)
+
+
+@keras.saving.register_keras_serializable(package="cgan")
+class GlobalBatchDropout(layers.Dropout):
+    """Dropout whose mask is drawn for the global batch and cut to this replica's share: a batch
+    split over replicas is masked exactly as on one device (Keras' Dropout draws each replica's
+    mask from the same seed, so replicas would repeat one another's masks)."""
+
+    def call(self, inputs, training=False):
+        if not training or self.rate == 0:
+            return inputs
+        replica = tf.distribute.get_replica_context()  # None in cross-replica context: one copy
+        replicas, index = (replica.num_replicas_in_sync, replica.replica_id_in_sync_group) if replica else (1, 0)
+        local = tf.shape(inputs)[0]
+        shape = tf.concat([[local * replicas], tf.shape(inputs)[1:]], axis=0)
+        # Philox by name: the default lets each device pick its algorithm. (XLA draws other numbers still.)
+        keep = tf.random.stateless_uniform(shape, seed=self.seed_generator.next(), alg="philox") >= self.rate
+        keep = keep[index * local : (index + 1) * local]
+        return tf.where(keep, inputs / (1.0 - self.rate), tf.zeros_like(inputs))
 
 
 def generator_inputs(latent_dim):
@@ -24,7 +52,7 @@ def seed_grid(x, image_shape, filters, upsamplings=2, activation="relu"):
     """Dense projection of a vector to the smallest feature map, (H/2^k, W/2^k, filters)."""
     height, width = image_shape[0] >> upsamplings, image_shape[1] >> upsamplings
     x = layers.Dense(height * width * filters, use_bias=False)(x)  # BN makes the bias redundant
-    x = layers.BatchNormalization()(x)
+    x = batch_norm()(x)
     x = layers.Activation(activation)(x)
     return layers.Reshape((height, width, filters))(x)
 
@@ -32,7 +60,7 @@ def seed_grid(x, image_shape, filters, upsamplings=2, activation="relu"):
 def up_block(x, filters, kernel_size, strides=2, activation="relu"):
     """Transposed convolution, batch norm, activation: doubles the size when strides=2."""
     x = layers.Conv2DTranspose(filters, kernel_size, strides, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
+    x = batch_norm()(x)
     return layers.Activation(activation)(x)
 
 
@@ -47,7 +75,7 @@ def down_block(x, filters, kernel_size, dropout=0.0, strides=2):
     """Convolution and LeakyReLU (no normalization: safe for a WGAN-GP critic); halves the size when strides=2."""
     x = layers.Conv2D(filters, kernel_size, strides=strides, padding="same")(x)
     x = layers.LeakyReLU(LEAK)(x)
-    return layers.Dropout(dropout)(x) if dropout else x
+    return GlobalBatchDropout(dropout)(x) if dropout else x
 
 
 def with_label_embedding(z, labels, num_classes, dim):

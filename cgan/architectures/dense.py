@@ -17,7 +17,7 @@ def build(image_shape, latent_dim, num_classes):
     for width in (256, 512, 1024):  # widths of the classic Keras MNIST GAN
         x = layers.Dense(width)(x)
         x = layers.LeakyReLU(blocks.LEAK)(x)
-        x = layers.BatchNormalization(momentum=0.8)(x)
+        x = blocks.batch_norm(momentum=0.8)(x)
     x = layers.Dense(math.prod(image_shape), activation="tanh", dtype="float32")(x)
     generator = keras.Model([z, labels], layers.Reshape(image_shape)(x), name="dense_generator")
 

@@ -1,0 +1,302 @@
+"""The trainer under tf.distribute and the speed switches: strategies by name, random numbers that
+come with the batch, one mirrored step equal to one single-device step for every architecture
+(two logical CPUs, in a process of its own), a two-worker run on localhost equal to a one-device
+run, several steps per call, mixed precision and XLA.
+
+The two slow checks run as processes started with the module, while the in-process tests run."""
+
+import dataclasses
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import types
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from cgan import data, distribute, history, registry, run_lib
+from cgan.architectures import blocks
+from cgan.config import Config
+from cgan.errors import CganError
+from cgan.trainer import GANTrainer
+from conftest import REPO, assert_refused, run_in_process, snapshot
+
+TOLERANCE = 1e-5  # float rounding of sums taken in another order; a wrong split or seed moves weights by ~1e-3
+PROCESS_SECONDS = 420  # the background processes' limit: then they are killed and the tests fail
+
+
+def _worker_args(folder, mnist_dir, data_dir):
+    """A short dense run: 4 steps of batch 16, checkpoints and history rows every 2 steps."""
+    return ["--arch=dense", "--steps=4", "--batch_size=16", "--checkpoint_every=2", "--log_every=2",
+            f"--output_dir={folder}", f"--mnist_dir={mnist_dir}", f"--data_dir={data_dir}"]
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _start(args, env=None):
+    return subprocess.Popen([sys.executable, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=dict(os.environ, **(env or {})), start_new_session=True)
+
+
+def _finish(process, deadline):
+    """(return code, stdout, stderr) of `process`, killed if it is still running at `deadline`."""
+    try:
+        stdout, stderr = process.communicate(timeout=max(1.0, deadline - time.time()))
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        return None, stdout, stderr  # None: timed out
+    return process.returncode, stdout, stderr
+
+
+@pytest.fixture(scope="module", autouse=True)
+def background(tmp_path_factory, mnist_dir, data_dir):
+    """Starts the equivalence check and a two-worker run (TF_CONFIG on 127.0.0.1, ports free now);
+    kills whatever still runs when the module ends."""
+    data.load_arrays("train", mnist_dir, data_dir)  # MNIST prepared once, before processes share it
+    root = tmp_path_factory.mktemp("distribute")
+    ports = _free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    runs = types.SimpleNamespace(folder=root / "multi_worker", worker_tmp=root / "worker-tmp", processes=[])
+    runs.worker_tmp.mkdir()
+    runs.equivalence = _start([os.path.join(REPO, "tests", "replica_equivalence.py")])
+    for index in range(2):
+        env = {"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        if index:
+            env["TMPDIR"] = str(runs.worker_tmp)  # where the non-chief worker's copy of the run goes
+        runs.processes.append(_start([os.path.join(REPO, "run.py"), "--strategy=multi_worker",
+                                      *_worker_args(runs.folder, mnist_dir, data_dir)], env))
+    runs.deadline = time.time() + PROCESS_SECONDS
+    try:
+        yield runs
+    finally:
+        for process in [runs.equivalence] + runs.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+
+
+def test_strategies_by_name():
+    assert distribute.make_strategy("default") is tf.distribute.get_strategy()
+    assert distribute.make_strategy("auto") is tf.distribute.get_strategy()  # no GPU here
+    one = distribute.make_strategy("one_device")
+    assert isinstance(one, tf.distribute.OneDeviceStrategy) and one.extended.worker_devices[0].endswith("CPU:0")
+    mirrored = distribute.make_strategy("mirrored")
+    assert isinstance(mirrored, tf.distribute.MirroredStrategy)
+    assert mirrored.num_replicas_in_sync == len(tf.config.list_logical_devices("CPU"))
+    assert distribute.writes_files(mirrored)
+    with pytest.raises(CganError, match="--strategy=tpu: no TPU found"):
+        distribute.make_strategy("tpu")
+    with pytest.raises(CganError, match="--strategy must be one of auto, default, one_device"):
+        distribute.make_strategy("gpu9000")
+
+
+def _trainer(name, batch, seed=0, **recipe):
+    keras.utils.set_random_seed(seed)
+    generator, discriminator = registry.get(name).build(data.IMAGE_SHAPE, 16, data.NUM_CLASSES)
+    recipe = dataclasses.replace(registry.get(name).recipe, **recipe)
+    return GANTrainer(generator, discriminator, recipe, batch, tf.distribute.get_strategy(), seed=seed)
+
+
+def test_step_inputs_arrange_each_critic_step_by_example_and_draw_from_seed_and_step_only():
+    trainer = _trainer("wgan_gp", batch=4, critic_steps=2)
+    images = tf.reshape(tf.range(8, dtype=tf.float32), [8, 1, 1, 1]) * tf.ones([8, 28, 28, 1])
+    labels = tf.range(8, dtype=tf.int32)
+    inputs = trainer.step_inputs(tf.constant(7, tf.int64), images, labels)
+    # Row b holds example b of each critic step: the batch is [step 0: 0-3, step 1: 4-7].
+    np.testing.assert_array_equal(inputs["labels"].numpy(), [[0, 4], [1, 5], [2, 6], [3, 7]])
+    np.testing.assert_array_equal(inputs["images"].numpy()[:, :, 0, 0, 0], [[0, 4], [1, 5], [2, 6], [3, 7]])
+    assert inputs["noise"].shape == (4, 3, 16)  # two critic passes and a separate generator pass
+    assert inputs["penalty_weights"].shape == (4, 2)
+    again = trainer.step_inputs(tf.constant(7, tf.int64), images, labels)
+    other_step = trainer.step_inputs(tf.constant(8, tf.int64), images, labels)
+    other_seed = _trainer("wgan_gp", batch=4, seed=1, critic_steps=2).step_inputs(tf.constant(7, tf.int64),
+                                                                                    images, labels)
+    for name in ("noise", "penalty_weights"):
+        np.testing.assert_array_equal(inputs[name].numpy(), again[name].numpy())
+        assert not np.allclose(inputs[name].numpy(), other_step[name].numpy())
+        assert not np.allclose(inputs[name].numpy(), other_seed[name].numpy())
+    assert "penalty_weights" not in _trainer("dense", batch=4).step_inputs(tf.constant(0, tf.int64), images[:4],
+                                                                           labels[:4])
+
+
+def test_penalty_weights_are_uniform_and_one_per_example():
+    trainer = _trainer("wgan_gp", batch=4000, critic_steps=1)
+    images, labels = tf.zeros([4000, 28, 28, 1]), tf.zeros([4000], tf.int32)
+    eps = trainer.step_inputs(tf.constant(0, tf.int64), images, labels)["penalty_weights"].numpy()
+    assert eps.shape == (4000, 1) and eps.min() >= 0.0 and eps.max() <= 1.0
+    assert abs(eps.mean() - 0.5) < 0.03 and abs(eps.var() - 1 / 12) < 0.01  # uniform: not normal, not constant
+    assert len(np.unique(np.round(eps, 5))) > 2000  # a fresh weight per example
+
+
+def test_every_batch_norm_is_synchronized_and_every_dropout_sees_the_global_batch():
+    for name in registry.names():
+        for model in registry.get(name).build(data.IMAGE_SHAPE, 16, data.NUM_CLASSES):
+            for layer in model._flatten_layers():
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    assert layer.synchronized, f"{name}: {layer.name}"
+                if isinstance(layer, keras.layers.Dropout):
+                    assert isinstance(layer, blocks.GlobalBatchDropout), f"{name}: {layer.name}"
+
+
+def test_global_batch_dropout_drops_at_its_rate_and_scales_what_it_keeps():
+    layer = blocks.GlobalBatchDropout(0.3, seed=1)
+    x = tf.ones([200, 50])
+    assert np.array_equal(layer(x, training=False).numpy(), x.numpy())
+    first, second = layer(x, training=True).numpy(), layer(x, training=True).numpy()
+    assert abs((first == 0).mean() - 0.3) < 0.02
+    np.testing.assert_allclose(first[first != 0], 1 / 0.7, rtol=1e-6)
+    assert not np.array_equal(first, second)  # the seed state moved on
+
+
+def _batches(trainer, count=40, seed=0):
+    rng = np.random.default_rng(seed)
+    size = trainer.global_batch_size * trainer.recipe.critic_steps
+    images = rng.integers(0, 256, (size * count, *data.IMAGE_SHAPE), dtype=np.uint8)
+    labels = rng.integers(0, data.NUM_CLASSES, size * count).astype(np.int32)
+    return iter(data.training_dataset(images, labels, size, seed, step_inputs=trainer.step_inputs))
+
+
+def _weights(trainer):
+    models = [trainer.generator, trainer.discriminator] + ([trainer.ema_generator] if trainer.ema_generator else [])
+    return [w.numpy() for model in models for w in model.weights]
+
+
+def test_three_steps_in_one_call_equal_three_calls_of_one_step():
+    one_call, three_calls = _trainer("dense", batch=8, ema=0.99), _trainer("dense", batch=8, ema=0.99)
+    metrics = {k: float(v) for k, v in one_call.train_step(_batches(one_call), 3).items()}
+    batches = _batches(three_calls)
+    each = [{k: float(v) for k, v in three_calls.train_step(batches).items()} for _ in range(3)]
+    assert int(one_call.step.numpy()) == int(three_calls.step.numpy()) == 3
+    for a, b in zip(_weights(one_call), _weights(three_calls)):
+        np.testing.assert_allclose(a, b, atol=TOLERANCE)
+    for name in metrics:  # the call's losses: the mean over its steps
+        assert metrics[name] == pytest.approx(np.mean([m[name] for m in each]), rel=1e-5)
+
+
+def test_a_call_stops_at_every_log_checkpoint_epoch_end_and_the_last_step():
+    config = Config(log_every=5, checkpoint_every=10, steps_per_execution=4)
+    stop = run_lib.Stop(steps=30, seconds=None)
+    ends, step = [], 0
+    while step < 30:
+        step += run_lib._steps_in_call(step, config, steps_per_epoch=12, stop=stop)
+        ends.append(step)
+    assert ends == [4, 5, 9, 10, 12, 15, 19, 20, 24, 25, 29, 30]
+    assert run_lib._steps_in_call(0, dataclasses.replace(config, steps_per_execution=1), 12, stop) == 1
+
+
+@pytest.mark.parametrize("precision, arch", [("bfloat16", "cgan"), ("float16", "wgan_gp")])
+def test_mixed_precision_trains_in_16_bits_with_float32_weights(precision, arch):
+    config = Config(arch=arch, mixed_precision=precision, batch_size=8, latent_dim=16, critic_steps=1)
+    keras.utils.set_random_seed(0)
+    trainer = run_lib.build_trainer(config, tf.distribute.get_strategy())
+    assert keras.mixed_precision.global_policy().name == "float32"  # put back after the build
+    assert trainer.generator.layers[-2].compute_dtype == precision  # the last layer computes in float32
+    assert all(w.dtype == "float32" for w in trainer.generator.trainable_weights)
+    assert trainer.loss_scaling == (precision == "float16")
+    assert isinstance(trainer.g_optimizer, keras.optimizers.LossScaleOptimizer) == (precision == "float16")
+    before = _weights(trainer)
+    metrics = {k: float(v) for k, v in trainer.train_step(_batches(trainer)).items()}
+    assert all(np.isfinite(v) for v in metrics.values()), metrics
+    after = _weights(trainer)
+    assert all(np.isfinite(w).all() for w in after)
+    assert any(not np.allclose(a, b) for a, b in zip(before, after))
+
+
+def test_an_xla_compiled_step_matches_the_plain_one():
+    # No dropout, whose masks XLA draws with other numbers than TensorFlow's own kernels; dense
+    # compiles in a third of cgan's time (every architecture compiles: experiments/benchmark.py).
+    plain, compiled = _trainer("dense", batch=8, ema=0.99), _trainer("dense", batch=8, ema=0.99)
+    compiled = GANTrainer(compiled.generator, compiled.discriminator, compiled.recipe, 8, compiled.strategy,
+                          jit_compile=True)
+    start = _weights(plain)
+    plain_losses, compiled_losses = (trainer.train_step(_batches(trainer)) for trainer in (plain, compiled))
+    for name in plain_losses:  # computed before the updates
+        assert float(compiled_losses[name]) == pytest.approx(float(plain_losses[name]), rel=1e-5)
+    # XLA reorders float sums, which could flip Adam's first (sign-like) step of a weight whose
+    # gradient is ~0, so the updates are compared as a whole: a wrong one would differ by ~100%.
+    moved = np.concatenate([(b - a).ravel() for a, b in zip(start, _weights(plain))])
+    moved_compiled = np.concatenate([(b - a).ravel() for a, b in zip(start, _weights(compiled))])
+    assert np.linalg.norm(moved_compiled - moved) < 1e-3 * np.linalg.norm(moved)
+
+
+def test_a_batch_that_does_not_split_evenly_over_the_replicas_is_refused():
+    three_replicas = types.SimpleNamespace(num_replicas_in_sync=3)
+    with pytest.raises(CganError, match="--batch_size 64 does not split evenly over 3 replicas"):
+        run_lib.build_trainer(Config(), three_replicas)
+
+
+def test_a_mirrored_step_on_two_cpus_equals_a_single_device_step_for_every_architecture(background):
+    code, stdout, stderr = _finish(background.equivalence, background.deadline)
+    assert code == 0, stderr[-3000:]
+    differences = json.loads(stdout.strip().splitlines()[-1])
+    assert sorted(differences) == registry.names()
+    assert all(difference < TOLERANCE for difference in differences.values()), differences
+
+
+@pytest.fixture(scope="module")
+def one_device_runs(tmp_path_factory, mnist_dir, data_dir):
+    """The two-worker run's command on one device, in this process: one step per call, and four."""
+    root = tmp_path_factory.mktemp("one_device")
+    runs = types.SimpleNamespace(single=root / "single", four=root / "four")
+    run_lib.train(Config(arch="dense", steps=4, batch_size=16, checkpoint_every=2, log_every=2,
+                         output_dir=str(runs.single), mnist_dir=mnist_dir, data_dir=data_dir))
+    run_lib.train(Config(arch="dense", steps=4, batch_size=16, checkpoint_every=2, log_every=2, steps_per_execution=4,
+                         output_dir=str(runs.four), mnist_dir=mnist_dir, data_dir=data_dir))
+    return runs
+
+
+def _exported(folder):
+    model = keras.models.load_model(os.path.join(folder, "generator.keras"), safe_mode=True, compile=False)
+    return model.get_weights()
+
+
+def _listing(folder):
+    return sorted(os.path.relpath(os.path.join(root, name), folder) for root, _, names in os.walk(folder)
+                  for name in names if not root.endswith("tensorboard"))
+
+
+def test_steps_per_execution_logs_checkpoints_and_trains_as_one_step_per_call(one_device_runs):
+    assert _listing(one_device_runs.four) == _listing(one_device_runs.single)  # checkpoints 0, 2, 4
+    single = history.read(os.path.join(one_device_runs.single, "history.csv"))
+    four = history.read(os.path.join(one_device_runs.four, "history.csv"))
+    assert [r["step"] for r in four] == [r["step"] for r in single] == ["2", "4"]
+    for a, b in zip(four, single):
+        assert float(a["d_loss"]) == pytest.approx(float(b["d_loss"]), rel=1e-5)
+    for a, b in zip(_exported(one_device_runs.four), _exported(one_device_runs.single)):
+        np.testing.assert_allclose(a, b, atol=TOLERANCE)
+
+
+def test_a_run_is_resumed_in_the_precision_it_was_trained_in(one_device_runs, capfd, mnist_dir, data_dir):
+    before = snapshot(one_device_runs.single)
+    result = run_in_process(capfd, *_worker_args(one_device_runs.single, mnist_dir, data_dir), "--steps=6",
+                            "--mixed_precision=float16")  # float16 checkpoints a loss scale in the optimizers
+    assert_refused(result, one_device_runs.single, before, "holds a run trained with mixed_precision='off', not "
+                   "'float16'", "--overwrite")
+
+
+def test_two_workers_train_as_one_device_and_only_the_chief_writes(background, one_device_runs):
+    (chief, chief_out, chief_err), (worker, worker_out, worker_err) = [
+        _finish(process, background.deadline) for process in background.processes]
+    assert chief == worker == 0, (chief_err[-3000:], worker_err[-3000:])
+    assert "Traceback" not in chief_err + worker_err
+    assert f"wrote {background.folder}/samples.png" in chief_out
+    assert "wrote" not in worker_out
+    assert os.listdir(background.worker_tmp) == []  # the worker's own copy of the run is gone
+    assert _listing(background.folder) == _listing(one_device_runs.single)
+    for a, b in zip(_exported(background.folder), _exported(one_device_runs.single)):
+        np.testing.assert_allclose(a, b, atol=TOLERANCE)  # the global batch split over two workers
