@@ -56,7 +56,7 @@ class Config:
     overwrite: bool = False  # start over in a folder that holds another (or a finished) run
     draw: str = "grid"  # grid: the requested digits; interpolation: a latent walk; sweep: one style, ten digits
     strategy: str = "auto"  # several GPUs: mirrored, one: that GPU, else the CPU (cgan.distribute)
-    mixed_precision: str = "off"  # 16-bit compute pays on GPUs and TPUs; on a CPU it is slower
+    mixed_precision: str = "off"  # 16-bit compute pays on GPUs, TPUs and CPUs with AVX-512 BF16; most CPUs lack it
     jit_compile: bool = False  # XLA pays on GPUs and TPUs; on a CPU it is slower
     steps_per_execution: int = 1  # train steps per compiled call; more saves per-call overhead on accelerators
     archs: Optional[tuple[str, ...]] = None  # compare: the arms; None = every registered architecture
