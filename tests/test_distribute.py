@@ -296,7 +296,8 @@ def test_two_workers_train_as_one_device_and_only_the_chief_writes(background, o
     assert "Traceback" not in chief_err + worker_err
     assert f"wrote {background.folder}/samples.png" in chief_out
     assert "wrote" not in worker_out
-    assert os.listdir(background.worker_tmp) == []  # the worker's own copy of the run is gone
+    # the worker's own copy of the run is gone (autograph leaves its compiled code in __pycache__ there)
+    assert [name for name in os.listdir(background.worker_tmp) if name != "__pycache__"] == []
     assert _listing(background.folder) == _listing(one_device_runs.single)
     for a, b in zip(_exported(background.folder), _exported(one_device_runs.single)):
         np.testing.assert_allclose(a, b, atol=TOLERANCE)  # the global batch split over two workers
