@@ -1,4 +1,5 @@
-"""Every registered architecture keeps the contract and trains one step with the shared trainer."""
+"""Every registered architecture keeps the contract and trains one step with the shared trainer,
+for MNIST's shape and for larger and colour images."""
 
 import dataclasses
 
@@ -6,30 +7,42 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cgan import data, registry
+from cgan import registry
+from cgan.architectures import blocks
 from cgan.trainer import GANTrainer
 
 LATENT = 16
 BATCH = 8
+MNIST = (28, 28, 1)
+SHAPES = [MNIST, (32, 32, 3), (64, 64, 1)]  # MNIST, CIFAR-10, MNIST at --image_size=64
+CLASSES = 10
 
 
-def _build(name):
-    return registry.get(name).build(data.IMAGE_SHAPE, LATENT, data.NUM_CLASSES)
+def _build(name, shape=MNIST):
+    return registry.get(name).build(shape, LATENT, CLASSES)
 
 
 def _inputs(batch=BATCH, seed=0):
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((batch, LATENT)).astype(np.float32)
-    labels = rng.integers(0, 10, batch).astype(np.int32)
+    labels = rng.integers(0, CLASSES, batch).astype(np.int32)
     return z, labels
 
 
+def test_generators_double_their_seed_map_until_it_is_at_most_8_pixels():
+    assert [blocks.upsamplings((side, side, 1)) for side in (16, 28, 32, 48, 64, 128)] == [2, 2, 2, 3, 3, 4]
+    assert blocks.upsamplings((28, 64, 1)) == 2  # 28 is 4 x 7: two doublings is all it allows
+    assert blocks.stage_widths(MNIST) == (128, 64)
+    assert blocks.stage_widths((64, 64, 3)) == (256, 128, 64)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda shape: "x".join(map(str, shape)))
 @pytest.mark.parametrize("name", registry.names())
-def test_generator_and_discriminator_keep_the_contract(name):
-    generator, discriminator = _build(name)
+def test_generator_and_discriminator_keep_the_contract(name, shape):
+    generator, discriminator = _build(name, shape)
     z, labels = _inputs()
     images = generator([z, labels], training=False).numpy()
-    assert images.shape == (BATCH, 28, 28, 1)
+    assert images.shape == (BATCH, *shape)
     assert images.min() >= -1.0 and images.max() <= 1.0
     assert images.std() > 0  # not a constant picture
     outputs = discriminator([images, labels], training=False)
@@ -39,7 +52,7 @@ def test_generator_and_discriminator_keep_the_contract(name):
     assert logits.shape == (BATCH, 1) and np.isfinite(logits).all()
     if has_class_head:
         class_logits = outputs[1].numpy()
-        assert class_logits.shape == (BATCH, 10) and np.isfinite(class_logits).all()
+        assert class_logits.shape == (BATCH, CLASSES) and np.isfinite(class_logits).all()
         assert not np.allclose(class_logits.sum(axis=1), 1.0)  # logits, not probabilities: one softmax only
 
 
@@ -47,7 +60,7 @@ def test_generator_and_discriminator_keep_the_contract(name):
 def test_labels_matter_exactly_when_the_architecture_is_conditional(name):
     generator, discriminator = _build(name)
     z, labels = _inputs()
-    other = (labels + 1) % 10
+    other = (labels + 1) % CLASSES
     changed = not np.allclose(generator([z, labels]).numpy(), generator([z, other]).numpy())
     assert changed == registry.get(name).recipe.conditional
     images = generator([z, labels]).numpy()
@@ -74,15 +87,16 @@ class _Batches:
         return self.inputs
 
 
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda shape: "x".join(map(str, shape)))
 @pytest.mark.parametrize("name", registry.names())
-def test_one_train_step_changes_both_networks_and_gives_finite_losses(name):
+def test_one_train_step_changes_both_networks_and_gives_finite_losses(name, shape):
     tf.keras.utils.set_random_seed(1)
-    generator, discriminator = _build(name)
+    generator, discriminator = _build(name, shape)
     recipe = registry.get(name).recipe
     trainer = GANTrainer(generator, discriminator, recipe, BATCH, tf.distribute.get_strategy())
     rng = np.random.default_rng(0)
-    images = rng.uniform(-1, 1, (BATCH * recipe.critic_steps, 28, 28, 1)).astype(np.float32)
-    labels = rng.integers(0, 10, BATCH * recipe.critic_steps).astype(np.int32)
+    images = rng.uniform(-1, 1, (BATCH * recipe.critic_steps, *shape)).astype(np.float32)
+    labels = rng.integers(0, CLASSES, BATCH * recipe.critic_steps).astype(np.int32)
     g_before = [w.numpy().copy() for w in generator.trainable_weights]
     d_before = [w.numpy().copy() for w in discriminator.trainable_weights]
 

@@ -9,6 +9,7 @@ import tensorflow as tf
 from keras import layers
 
 LEAK = 0.2  # LeakyReLU slope of Radford et al. 2015, used by every discriminator here
+SEED_SIDE = 8  # generators start from a map of at most 8 x 8 (7 x 7 for MNIST), as DCGAN does
 # Replicas normalize with the statistics of the global batch, so training on several devices
 # matches one device; on one CPU it costs nothing measurable (experiments/benchmark.py).
 SYNCHRONIZED_BATCH_NORM = True
@@ -48,9 +49,27 @@ def discriminator_inputs(image_shape):
     return keras.Input(image_shape, name="images"), keras.Input((), dtype="int32", name="labels")
 
 
-def seed_grid(x, image_shape, filters, upsamplings=2, activation="relu"):
-    """Dense projection of a vector to the smallest feature map, (H/2^k, W/2^k, filters)."""
-    height, width = image_shape[0] >> upsamplings, image_shape[1] >> upsamplings
+def upsamplings(image_shape):
+    """How many times a generator doubles its seed map to reach the image (and a discriminator
+    halves the image): two, and one more while both sides stay even and the seed larger than
+    SEED_SIDE. 2 for 28 x 28 (seed 7 x 7) and 32 x 32 (8 x 8), 3 for 64 x 64, 4 for 128 x 128."""
+    count = 2
+    while all(side % 2 ** (count + 1) == 0 for side in image_shape[:2]) and min(image_shape[:2]) >> count > SEED_SIDE:
+        count += 1
+    return count
+
+
+def stage_widths(image_shape, narrowest=64):
+    """Filters of a generator's stages, widest first, one per doubling: `narrowest` at the last
+    stage and twice as many at each one before it ((128, 64) for MNIST). A discriminator uses
+    them in reverse."""
+    return tuple(narrowest << stage for stage in reversed(range(upsamplings(image_shape))))
+
+
+def seed_grid(x, image_shape, filters, activation="relu"):
+    """Dense projection of a vector to the smallest feature map, (H/2^k, W/2^k, filters), k = upsamplings."""
+    count = upsamplings(image_shape)
+    height, width = image_shape[0] >> count, image_shape[1] >> count
     x = layers.Dense(height * width * filters, use_bias=False)(x)  # BN makes the bias redundant
     x = batch_norm()(x)
     x = layers.Activation(activation)(x)
@@ -92,26 +111,29 @@ def projection_logits(features, labels, num_classes):
     return layers.Add(dtype="float32")([unconditional, projection])
 
 
-def label_conditioned_generator(image_shape, latent_dim, num_classes, widths=(128, 64), kernel_size=3, name="generator"):
-    """[z, label] -> image: a label embedding beside z, a dense seed map of widths[0] filters,
-    one transposed convolution (x2) per further width, one at the same size, a last one to the image."""
+def label_conditioned_generator(image_shape, latent_dim, num_classes, kernel_size=3, name="generator"):
+    """[z, label] -> image: a label embedding beside z, a dense seed map of widths[0] filters
+    (widths = stage_widths), one transposed convolution (x2) per further width, one at the same
+    size, a last one to the image."""
+    widths = stage_widths(image_shape)
     z, labels = generator_inputs(latent_dim)
     x = with_label_embedding(z, labels, num_classes, dim=32)  # 32 numbers are plenty for 10 labels
-    x = seed_grid(x, image_shape, widths[0], upsamplings=len(widths))
+    x = seed_grid(x, image_shape, widths[0])
     for filters in widths[1:]:
         x = up_block(x, filters, kernel_size)
     x = up_block(x, widths[-1], kernel_size, strides=1)  # see conv_features: the two extra layers go together
     return keras.Model([z, labels], to_image(x, image_shape[-1], kernel_size), name=name)
 
 
-def conv_features(image_shape, widths=(64, 128), kernel_size=3):
-    """(images input, labels input, flat features): strided convolutions and one more at the
-    smallest size, no normalization.
+def conv_features(image_shape, kernel_size=3):
+    """(images input, labels input, flat features): strided convolutions (stage_widths in
+    reverse: (64, 128) for MNIST) and one more at the smallest size, no normalization.
 
     The extra stride-1 layer here and in label_conditioned_generator halve the images per second
     on a CPU but cut the images needed for a given FID about 3x (FID 1.4 after 60,000 images
     instead of 180,000); the generator's alone, without the discriminator's, collapsed modes.
     """
+    widths = stage_widths(image_shape)[::-1]
     images, labels = discriminator_inputs(image_shape)
     x = images
     for filters in widths:

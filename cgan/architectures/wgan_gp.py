@@ -20,15 +20,19 @@ PAPER_RECIPE = dict(
 
 @register("wgan_gp", conditional=False, **PAPER_RECIPE)
 def build(image_shape, latent_dim, num_classes):
-    """DCGAN-style generator; critic of strided convolutions with no normalization."""
+    """DCGAN-style generator; critic of strided convolutions with no normalization (widths
+    (128, 64) at 28 x 28, a stage more per doubling of larger images)."""
+    widths = blocks.stage_widths(image_shape)
     z, labels = blocks.generator_inputs(latent_dim)
-    x = blocks.seed_grid(z, image_shape, 128)
-    x = blocks.up_block(x, 64, 4)
+    x = blocks.seed_grid(z, image_shape, widths[0])
+    for filters in widths[1:]:
+        x = blocks.up_block(x, filters, 4)
     generator = keras.Model([z, labels], blocks.to_image(x, image_shape[-1], 4), name="wgan_gp_generator")
 
     images, labels = blocks.discriminator_inputs(image_shape)
-    x = blocks.down_block(images, 64, 4)
-    x = blocks.down_block(x, 128, 4)
+    x = images
+    for filters in widths[::-1]:
+        x = blocks.down_block(x, filters, 4)
     logits = layers.Dense(1, dtype="float32")(layers.Flatten()(x))
     critic = keras.Model([images, labels], logits, name="wgan_gp_critic")
     return generator, critic
