@@ -43,10 +43,16 @@ FLAGS = flags.FLAGS
 flags.DEFINE_enum("arch", DEFAULTS.arch, registry.names(), "Registered architecture to train or draw from.")
 flags.DEFINE_enum(
     "mode", DEFAULTS.mode, list(MODES),
-    "train: train (or resume, or reuse) then draw; generate: draw only; evaluate: score with the MNIST judge; "
+    "train: train (or resume, or reuse) then draw; generate: draw only; evaluate: score with the dataset's judge; "
     "compare: train and score every --archs arm on one budget, side by side.",
 )
-flags.DEFINE_integer("digit", None, "Digit 0-9 to draw; unconditional models then train on that digit only.")
+flags.DEFINE_integer("digit", None, "Label to draw (a digit for MNIST); unconditional models then train on it only.")
+flags.DEFINE_string(
+    "dataset", DEFAULTS.dataset,
+    "A tensorflow-datasets image classification dataset (mnist, fashion_mnist, kmnist, emnist/digits, cifar10, ...) "
+    "or folder:PATH, a folder of images with one sub-folder per class.",
+)
+flags.DEFINE_integer("image_size", None, "Resize the images to this side, a multiple of 4 (28, 32, 64; default: as stored).")
 flags.DEFINE_integer("epochs", DEFAULTS.epochs, "Passes over the training set.")
 flags.DEFINE_integer("steps", None, "Generator steps; overrides --epochs (for quick runs).")
 flags.DEFINE_integer("budget_images", None, "Train until this many images are seen (replaces --epochs).")
@@ -62,6 +68,7 @@ flags.DEFINE_float("ema", None, "Generator weight averaging decay, 0 to disable 
 flags.DEFINE_integer("seed", DEFAULTS.seed, "Random seed for weights, data order and the grids' noise.")
 flags.DEFINE_string("output_dir", None, "Run folder (default runs/<arch>, or runs/<arch>-digit<k> when unconditional).")
 flags.DEFINE_string("mnist_dir", None, "Folder with the four original MNIST .gz files, for offline use (or $CGAN_MNIST_DIR).")
+flags.DEFINE_string("manual_dir", None, "Folder with another tensorflow-datasets dataset's original files, for offline use.")
 flags.DEFINE_string("data_dir", None, "Where tensorflow-datasets keeps prepared datasets (default: its own).")
 flags.DEFINE_integer("num_samples", DEFAULTS.num_samples, "Images to draw (grid) and to export.")
 flags.DEFINE_string("export", None, "generate mode: also write the samples to this .npz file.")
@@ -101,8 +108,8 @@ flags.DEFINE_integer("seeds", DEFAULTS.seeds, "compare mode: train each arm with
 flags.DEFINE_string("experiment", None, "compare mode: a named experiment of experiments/configs.py.")
 
 CONFIG_FLAGS = (
-    "arch", "mode", "digit", "epochs", "steps", "budget_images", "budget_seconds", "batch_size", "latent_dim",
-    "learning_rate", "learning_rate_decay", "ema", "seed", "output_dir", "mnist_dir", "data_dir", "num_samples", "export",
+    "arch", "mode", "digit", "dataset", "image_size", "epochs", "steps", "budget_images", "budget_seconds", "batch_size", "latent_dim",
+    "learning_rate", "learning_rate_decay", "ema", "seed", "output_dir", "mnist_dir", "manual_dir", "data_dir", "num_samples", "export",
     "export_format", "samples", "eval_every", "eval_samples", "log_every", "draw", "archs", "seeds",
     "checkpoint_every", "keep_checkpoints", "deterministic", "on_divergence", "overwrite", "strategy",
     "mixed_precision", "jit_compile", "steps_per_execution",

@@ -2,7 +2,7 @@
 and budget, each in its own run folder inside one comparison folder, then compared there.
 
     <compare dir>/<arch>-seed<k>/   an ordinary run folder (rerunning reuses finished runs)
-    <compare dir>/comparison.png    a block per architecture, row k = digit k
+    <compare dir>/comparison.png    a block per architecture, row k = label k
     <compare dir>/comparison.md     the table, with the real-data floor as its own row
     <compare dir>/comparison.csv    the same table, one column per figure and one per spread
     <compare dir>/losses.png        every arm's losses on shared axes
@@ -25,7 +25,6 @@ from cgan.plotting import save_comparison_curves, save_side_by_side
 
 SAMPLES_PER_DIGIT = 8  # columns of each architecture's block: enough to see variety, narrow enough for 7 blocks
 SORT_POOL = 1000  # unconditional samples the judge sorts into rows: ~100 per digit when balanced
-FLOOR_LABEL = "real MNIST test digits"
 # (CSV column, Markdown heading, format): the figures of the table, left to right
 COLUMNS = (
     ("parameters", "parameters (G + D)", "{:,.0f}"),
@@ -37,7 +36,7 @@ COLUMNS = (
     ("precision", "precision", "{:.3f}"),
     ("recall", "recall", "{:.3f}"),
     ("accuracy", "accuracy", "{:.3f}"),
-    ("digits_covered", "digits covered", "{:.3g}"),
+    ("digits_covered", "classes covered", "{:.3g}"),
 )
 
 
@@ -56,8 +55,9 @@ def seeds(config):
 
 
 def parameter_count(config):
-    """Generator plus discriminator parameters of config.arch at config.latent_dim."""
-    generator, discriminator = registry.get(config.arch).build(data.IMAGE_SHAPE, config.latent_dim, data.NUM_CLASSES)
+    """Generator plus discriminator parameters of config.arch at config.latent_dim, for config's data."""
+    spec = data.spec(config.data_source)
+    generator, discriminator = registry.get(config.arch).build(spec.image_shape, config.latent_dim, spec.num_classes)
     return generator.count_params() + discriminator.count_params()
 
 
@@ -74,14 +74,15 @@ def arm_metrics(arm, judge):
 
 
 def digits_covered(scores):
-    """How many digits make up at least evaluation.RARE_SHARE of the judged samples: from the
-    coverage of unconditional samples, or from the confusion matrix's columns of labelled ones."""
+    """How many classes make up at least evaluation.RARE_FRACTION of their balanced share of the
+    judged samples (5% for ten): from the coverage of unconditional samples, or from the
+    confusion matrix's columns of labelled ones."""
     if "coverage" in scores:
         shares = np.asarray(scores["coverage"])
     else:
         matrix = np.asarray(scores["confusion_matrix"])
         shares = matrix.sum(axis=0) / max(matrix.sum(), 1)
-    return int(np.sum(shares >= evaluation.RARE_SHARE))
+    return int(np.sum(shares >= evaluation.RARE_FRACTION / len(shares)))
 
 
 def figures(scores, parameters=math.nan, images_seen=math.nan, seconds=math.nan):
@@ -112,7 +113,7 @@ def mean_and_spread(rows):
     return summary
 
 
-def table_rows(arms, floor):
+def table_rows(arms, floor, floor_label):
     """[(label, number of seeds, {column: (mean, spread)})]: each arm (and its raw generator when
     it averages weights), then the real-data floor."""
     rows = []
@@ -120,7 +121,7 @@ def table_rows(arms, floor):
         rows.append((arch, len(runs), mean_and_spread([run["figures"] for run in runs])))
         if all("raw_figures" in run for run in runs):
             rows.append((f"{arch} (raw G)", len(runs), mean_and_spread([run["raw_figures"] for run in runs])))
-    rows.append((FLOOR_LABEL, None, mean_and_spread([figures(floor)])))
+    rows.append((floor_label, None, mean_and_spread([figures(floor)])))
     return rows
 
 
@@ -157,13 +158,13 @@ def write_csv(rows, path):
                             + [number(v) for name, _, _ in COLUMNS for v in summary[name]])
 
 
-def sort_by_digit(images, predicted, per_digit, blank=255):
-    """The first `per_digit` images the judge predicted as each digit, digit 0's first: an
-    (10 * per_digit, ...) array for a 10-row grid; a digit with too few is padded with
-    `blank` tiles (white, like the grid's gaps: "none drawn")."""
+def sort_by_digit(images, predicted, per_digit, num_classes=10, blank=255):
+    """The first `per_digit` images the judge predicted as each class, class 0's first: a
+    (num_classes * per_digit, ...) array for a grid of a row per class; a class with too few is
+    padded with `blank` tiles (white, like the grid's gaps: "none drawn")."""
     images, predicted = np.asarray(images), np.asarray(predicted)
     rows = []
-    for digit in range(data.NUM_CLASSES):
+    for digit in range(num_classes):
         chosen = images[predicted == digit][:per_digit]
         padding = np.full((per_digit - len(chosen),) + images.shape[1:], blank, images.dtype)
         rows.append(np.concatenate([chosen, padding]))
@@ -171,15 +172,16 @@ def sort_by_digit(images, predicted, per_digit, blank=255):
 
 
 def digit_block(arm, judge):
-    """SAMPLES_PER_DIGIT images per digit from one arm's generator, uint8 (10 * n, 28, 28, 1), row k
-    digit k: asked for when conditional (one noise per column), sorted by the judge otherwise."""
+    """SAMPLES_PER_DIGIT images per class from one arm's generator, uint8 (K * n, H, W, C), row k
+    label k: asked for when conditional (one noise per column), sorted by the judge otherwise."""
     generator = run_lib.load_generator(arm)
+    num_classes = data.spec(arm.data_source).num_classes
     if arm.conditional:
-        noise, labels = run_lib.grid_inputs(arm, None, data.NUM_CLASSES * SAMPLES_PER_DIGIT)
+        noise, labels, _ = run_lib.grid_inputs(arm, None, num_classes * SAMPLES_PER_DIGIT)
         return run_lib.draw(generator, noise, labels)
-    images, _ = run_lib.sample_set(arm, generator, SORT_POOL, digit=None)
+    images, _ = run_lib.sample_set(arm, generator, SORT_POOL * num_classes // 10, digit=None)
     predicted = judge.probabilities(images).argmax(axis=1)
-    return sort_by_digit(images, predicted, SAMPLES_PER_DIGIT)[..., None]
+    return sort_by_digit(images, predicted, SAMPLES_PER_DIGIT, num_classes)
 
 
 def _budget_note(config):
@@ -187,8 +189,9 @@ def _budget_note(config):
     budget = f"{amount:,} images seen" if kind == "images" else f"{amount:g} s of training"
     return (f"Each arm: {budget}, batch {config.batch_size}, seeds {', '.join(map(str, seeds(config)))} "
             f"(mean ± standard deviation over seeds). Scores on {config.eval_samples:,} samples in the "
-            "MNIST judge's feature space; wall seconds exclude scoring. Digits covered: digits that are "
-            f"at least {evaluation.RARE_SHARE:.0%} of the judged samples. Raw G: the generator before "
+            f"{config.dataset} judge's feature space; wall seconds exclude scoring. Classes covered: classes "
+            f"that are at least {evaluation.RARE_FRACTION:.0%} of their balanced share of the judged samples "
+            "(5% for ten). Raw G: the generator before "
             "weight averaging (EMA).")
 
 
@@ -197,6 +200,7 @@ def compare(config):
 
     Returns (the Markdown table, the paths written).
     """
+    data.spec(config.data_source)  # an unusable dataset is refused before anything is written
     plan = {arch: [arm_config(config, arch, seed) for seed in seeds(config)] for arch in config.arms}
     if not config.overwrite:  # refuse before anything is written
         for arm in (arm for arms in plan.values() for arm in arms):
@@ -223,7 +227,7 @@ def _compare(config, plan):
                 run["raw_figures"] = figures(metrics["raw"], **speed)
             arms.setdefault(arch, []).append(run)
 
-    rows = table_rows(arms, evaluation.real_floor(judge))
+    rows = table_rows(arms, evaluation.real_floor(judge), f"real {config.dataset} test images")
     table = markdown_table(rows, _budget_note(config))
     out = config.run_dir
     paths = dict(picture=os.path.join(out, "comparison.png"), markdown=os.path.join(out, "comparison.md"),
@@ -237,6 +241,7 @@ def _compare(config, plan):
         [digit_block(arm, judge) for arm in firsts],
         [arm.arch if arm.conditional else f"{arm.arch}\n(sorted by judge)" for arm in firsts],
         paths["picture"],
+        row_labels=data.spec(config.data_source).class_names,
     )
     curves = save_comparison_curves(
         {arch: [run["history"] for run in runs] for arch, runs in arms.items()}, paths["losses"], paths["quality"]

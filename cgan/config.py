@@ -17,6 +17,24 @@ STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu"
 MIXED_PRECISION = {"off": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
 SPEED_SWITCHES = ("strategy", "mixed_precision", "jit_compile", "steps_per_execution")  # how training runs, not what
 MNIST_DIR_ENV = "CGAN_MNIST_DIR"  # folder of the four original MNIST .gz files, for offline use
+FOLDER_PREFIX = "folder:"  # --dataset=folder:PATH reads PATH/<class>/<image files>
+IMAGE_SIZES = range(16, 257, 4)  # multiples of 4: every generator doubles its seed map at least twice
+
+
+@dataclasses.dataclass(frozen=True)
+class DataSource:
+    """Where training images come from: a tensorflow-datasets name or folder:PATH, the side they
+    are resized to (None: as stored), tfds' manual download folder and its data folder."""
+
+    dataset: str = "mnist"
+    image_size: Optional[int] = None
+    manual_dir: Optional[str] = None
+    data_dir: Optional[str] = None
+
+    @property
+    def folder(self) -> Optional[str]:
+        """PATH of --dataset=folder:PATH, else None."""
+        return self.dataset[len(FOLDER_PREFIX):] if self.dataset.startswith(FOLDER_PREFIX) else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,7 +43,9 @@ class Config:
 
     arch: str = "cgan"
     mode: str = "train"
-    digit: Optional[int] = None  # draw only this digit (and train on it, if unconditional)
+    digit: Optional[int] = None  # draw only this label (and train on it, if unconditional)
+    dataset: str = "mnist"  # a tensorflow-datasets image classification dataset, or folder:PATH
+    image_size: Optional[int] = None  # resize images to this side; None keeps the dataset's
     epochs: int = 3  # cgan: about 8 minutes on a 2-core CPU, accuracy 99.8% (README, "Defaults")
     steps: Optional[int] = None  # a step budget that overrides epochs, for quick runs
     budget_images: Optional[int] = None  # train until this many images are seen (replaces epochs)
@@ -41,6 +61,7 @@ class Config:
     seed: int = 0
     output_dir: Optional[str] = None  # default runs/<arch>[-digit<k>]
     mnist_dir: Optional[str] = None  # default $CGAN_MNIST_DIR, else download through tfds
+    manual_dir: Optional[str] = None  # another tfds dataset's original files, for offline use
     data_dir: Optional[str] = None  # where tfds keeps prepared datasets; default tfds' own
     num_samples: int = 100  # images drawn in generate mode (a 10x10 grid)
     export: Optional[str] = None  # generate mode: write the samples to this .npz
@@ -67,8 +88,15 @@ class Config:
         architecture = registry.get(self.arch)  # unknown names fail here, listing known ones
         if self.mode not in MODES:
             raise CganError(f"--mode must be one of {', '.join(MODES)}, got {self.mode!r}")
-        if self.digit is not None and not 0 <= self.digit <= 9:
-            raise CganError(f"--digit must be between 0 and 9, got {self.digit}")
+        if self.digit is not None and self.digit < 0:  # the upper end is the dataset's: cgan.data checks it
+            raise CganError(f"--digit must be a label of the dataset, 0 or more, got {self.digit}")
+        if self.image_size is not None and self.image_size not in IMAGE_SIZES:
+            raise CganError(f"--image_size must be a multiple of 4 from {IMAGE_SIZES.start} to "
+                            f"{IMAGE_SIZES[-1]}, got {self.image_size}")
+        if self.mnist_dir and self.dataset != "mnist":
+            raise CganError(f"--mnist_dir is for --dataset=mnist; give {self.dataset}'s files with --manual_dir")
+        if self.manual_dir and self.dataset.startswith(FOLDER_PREFIX):
+            raise CganError("--manual_dir is for tensorflow-datasets; --dataset=folder:PATH reads PATH itself")
         positive = ("epochs", "batch_size", "latent_dim", "num_samples", "log_every", "eval_samples", "seeds",
                     "checkpoint_every", "keep_checkpoints", "steps_per_execution")
         for name in positive:
@@ -199,15 +227,31 @@ class Config:
     @property
     def run_dir(self) -> str:
         """Where the run lives: one folder per conditional model, one per digit otherwise;
-        a comparison gets runs/<experiment> (runs/compare without one)."""
+        a comparison gets runs/<experiment> (runs/compare without one); under runs_root."""
         if self.output_dir:
             return self.output_dir
         if self.mode == "compare":
-            return os.path.join("runs", self.experiment or "compare")
+            return os.path.join(self.runs_root, self.experiment or "compare")
         suffix = "" if self.train_digit is None else f"-digit{self.train_digit}"
-        return os.path.join("runs", self.arch + suffix)
+        return os.path.join(self.runs_root, self.arch + suffix)
 
     @property
-    def resolved_mnist_dir(self) -> Optional[str]:
-        """The --mnist_dir flag, else the CGAN_MNIST_DIR environment variable, else None."""
+    def runs_root(self) -> str:
+        """runs for MNIST as stored; runs/<dataset>[-<size>] (a folder dataset by its folder's name) otherwise."""
+        if self.dataset == "mnist" and self.image_size is None:
+            return "runs"
+        source = self.data_source
+        name = os.path.basename(os.path.normpath(source.folder)) if source.folder else self.dataset
+        return os.path.join("runs", name + ("" if self.image_size is None else f"-{self.image_size}"))
+
+    @property
+    def resolved_manual_dir(self) -> Optional[str]:
+        """--manual_dir; for MNIST also --mnist_dir, else the CGAN_MNIST_DIR environment variable; else None."""
+        if self.manual_dir or self.dataset != "mnist":
+            return self.manual_dir
         return self.mnist_dir or os.environ.get(MNIST_DIR_ENV) or None
+
+    @property
+    def data_source(self) -> DataSource:
+        """The training data this config names (cgan.data reads it)."""
+        return DataSource(self.dataset, self.image_size, self.resolved_manual_dir, self.data_dir)

@@ -1,5 +1,13 @@
-"""MNIST through tensorflow-datasets, as (image in [-1, 1], label) batches."""
+"""Training images and labels, as (image in [-1, 1], label) batches.
 
+A dataset is either a tensorflow-datasets image classification dataset with an `image` and a
+`label` feature (mnist, fashion_mnist, kmnist, emnist/digits, cifar10, ...) or a folder of
+image files, one sub-folder per class (`folder:PATH`). Either way it is read once into uint8
+arrays (N, H, W, C), resized when the config asks for another side, and described by a
+DatasetSpec: image shape, number of classes, class names.
+"""
+
+import dataclasses
 import functools
 import os
 import re
@@ -9,29 +17,31 @@ import urllib.parse
 import numpy as np
 import tensorflow as tf
 
+from cgan.config import DataSource
 from cgan.errors import CganError, first_line
 
-MNIST_FILES = (
-    "train-images-idx3-ubyte.gz",
-    "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-)
-IMAGE_SHAPE = (28, 28, 1)
-NUM_CLASSES = 10
-HOW_TO_SUPPLY = (
-    "put the four original MNIST files ({}) in a folder and pass --mnist_dir DIR "
-    "or set CGAN_MNIST_DIR".format(", ".join(MNIST_FILES))
-)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # what Pillow reads and people keep datasets in
+FOLDER_TEST_EVERY = 10  # a folder dataset holds out every 10th image of each class as its test split
+RESIZE_CHUNK = 5_000  # images resized per call: bounds the float32 copy (5,000 x 64 x 64 x 3 = 245 MB)
+EXAMPLE_DATASETS = "mnist, fashion_mnist, kmnist, emnist/digits, cifar10"
 
 
-def _check_manual_dir(mnist_dir):
-    if not os.path.isdir(mnist_dir):
-        raise CganError(f"--mnist_dir {mnist_dir!r} is not a readable folder; {HOW_TO_SUPPLY}")
-    for name in MNIST_FILES:
-        path = os.path.join(mnist_dir, name)
-        if not os.access(path, os.R_OK):
-            raise CganError(f"MNIST file {path!r} is missing or unreadable; {HOW_TO_SUPPLY}")
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    """What the models are built for: the (resized) image shape and the classes."""
+
+    name: str
+    image_shape: tuple  # (height, width, channels)
+    class_names: tuple  # the label k is called class_names[k]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+# ---------------------------------------------------------------------------------------------
+# tensorflow-datasets
+# ---------------------------------------------------------------------------------------------
 
 
 def _can_reach(url, timeout=5.0):
@@ -44,65 +54,230 @@ def _can_reach(url, timeout=5.0):
         return False
 
 
-def _prepared_builder(mnist_dir=None, data_dir=None):
-    """A tfds MNIST builder whose data is prepared, from local files or by download."""
+def _original_files(builder):
+    """{file name: url} of the files tfds downloads for `builder` (what a manual folder must hold)."""
+    return {info.filename or os.path.basename(url): url for url, info in (builder.url_infos or {}).items()}
+
+
+def _how_to_supply(builder):
+    names = ", ".join(sorted(_original_files(builder))) or "its original files"
+    flag = "--mnist_dir DIR or set CGAN_MNIST_DIR" if builder.name == "mnist" else "--manual_dir DIR"
+    return f"put {builder.name}'s original files ({names}) in a folder and pass {flag}"
+
+
+def _check_manual_dir(builder, manual_dir):
+    if not os.path.isdir(manual_dir):
+        raise CganError(f"{manual_dir!r} is not a readable folder; {_how_to_supply(builder)}")
+    for name in sorted(_original_files(builder)):
+        path = os.path.join(manual_dir, name)
+        if not os.access(path, os.R_OK):
+            raise CganError(f"{builder.name} file {path!r} is missing or unreadable; {_how_to_supply(builder)}")
+
+
+def _tfds_builder(source):
+    """The tfds builder of source.dataset, refused unless it has an image and a label feature."""
+    import tensorflow_datasets as tfds
+    from tensorflow_datasets.core.registered import DatasetNotFoundError
+
+    try:
+        builder = tfds.builder(source.dataset, data_dir=source.data_dir)
+    except DatasetNotFoundError:
+        raise CganError(f"--dataset: tensorflow-datasets has no dataset {source.dataset!r} (e.g. {EXAMPLE_DATASETS}, "
+                        "or folder:PATH for your own images)") from None
+    except (ValueError, KeyError) as error:  # an unknown config such as emnist/nothing
+        raise CganError(f"--dataset {source.dataset!r}: {first_line(error)}") from None
+    features = builder.info.features
+    if not all(name in features for name in ("image", "label")) or not hasattr(features["label"], "names"):
+        raise CganError(f"--dataset {source.dataset!r} has no 'image' and class 'label' features "
+                        f"(it has {', '.join(features)}): cgan trains on image classification datasets")
+    return builder
+
+
+def _prepared_builder(source):
+    """The builder of source.dataset with its data prepared, from local files or by download."""
     import tensorflow_datasets as tfds
     from tensorflow_datasets.core.download.download_manager import NonMatchingChecksumError
-    from tensorflow_datasets.image_classification import mnist as tfds_mnist
 
-    if mnist_dir:
-        _check_manual_dir(mnist_dir)  # even when prepared: a wrong flag should not pass silently
-    builder = tfds.builder("mnist", data_dir=data_dir)
+    builder = _tfds_builder(source)
+    if source.manual_dir:
+        _check_manual_dir(builder, source.manual_dir)  # even when prepared: a wrong flag should not pass silently
     if builder.is_prepared():
         return builder
-    if not mnist_dir and not _can_reach(tfds_mnist._MNIST_URL):
-        raise CganError(f"MNIST is not prepared and cannot be downloaded (no network); {HOW_TO_SUPPLY}")
-    print(f"Preparing MNIST in {builder.data_dir} (once) from {mnist_dir or 'the network'}")
+    urls = list(_original_files(builder).values())
+    if not source.manual_dir and urls and not _can_reach(urls[0]):
+        raise CganError(f"{builder.name} is not prepared and cannot be downloaded (no network); "
+                        f"{_how_to_supply(builder)}")
+    print(f"Preparing {builder.name} in {builder.data_dir} (once) from {source.manual_dir or 'the network'}")
     tfds.disable_progress_bar()  # its bars would bury the one-line errors below
-    config = tfds.download.DownloadConfig(manual_dir=mnist_dir)
+    config = tfds.download.DownloadConfig(manual_dir=source.manual_dir)
     try:
         builder.download_and_prepare(download_config=config)
     except NonMatchingChecksumError as error:
         match = re.search(r"downloaded to (\S+?),", str(error))
         bad = match.group(1) if match else "a file"
-        raise CganError(f"{bad} fails its checksum: replace it with the original MNIST file") from None
+        raise CganError(f"{bad} fails its checksum: replace it with the original {builder.name} file") from None
     except (OSError, ValueError) as error:  # corrupt gzip, truncated IDX file, failed download
-        raise CganError(f"could not prepare MNIST: {first_line(error)}; {HOW_TO_SUPPLY}") from None
+        raise CganError(f"could not prepare {builder.name}: {first_line(error)}; {_how_to_supply(builder)}") from None
     return builder
 
 
-@functools.lru_cache(maxsize=2)  # the two splits: tfds takes ~4 s per read, and a comparison reads per arm
-def _split_arrays(split, mnist_dir, data_dir):
-    builder = _prepared_builder(mnist_dir, data_dir)
+def _tfds_split(builder, split):
+    """tfds' name for our "train" or "test": a dataset without a test split lends its last 10%."""
+    if "test" in builder.info.splits:
+        return split
+    return "train[:90%]" if split == "train" else "train[90%:]"
+
+
+def _tfds_arrays(source, split):
+    builder = _prepared_builder(source)
     try:
-        images, labels = builder.as_dataset(split=split, batch_size=-1, as_supervised=True)
+        images, labels = builder.as_dataset(split=_tfds_split(builder, split), batch_size=-1, as_supervised=True)
     except (tf.errors.OpError, OSError, ValueError) as error:  # a truncated or edited prepared file
         raise CganError(
-            f"the prepared MNIST in {builder.data_dir} is unreadable ({first_line(error)}); "
-            "delete that folder and MNIST is prepared again from the original files"
+            f"the prepared {builder.name} in {builder.data_dir} is unreadable ({first_line(error)}); "
+            f"delete that folder and {builder.name} is prepared again from the original files"
         ) from None
-    images, labels = images.numpy(), labels.numpy().astype(np.int32)
+    return images.numpy(), labels.numpy()
+
+
+def _tfds_spec(source):
+    builder = _tfds_builder(source)  # the info is known before anything is downloaded
+    names = tuple(builder.info.features["label"].names)
+    return DatasetSpec(source.dataset, tuple(builder.info.features["image"].shape), names)
+
+
+# ---------------------------------------------------------------------------------------------
+# A folder of images, one sub-folder per class
+# ---------------------------------------------------------------------------------------------
+
+
+def _folder_classes(folder):
+    """[(class name, [image paths])] of folder/<class>/<image>, classes and files in name order."""
+    if not os.path.isdir(folder):
+        raise CganError(f"--dataset=folder:{folder}: not a readable folder")
+    classes = []
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if os.path.isdir(path):
+            files = sorted(f for f in os.listdir(path) if f.lower().endswith(IMAGE_SUFFIXES))
+            classes.append((name, [os.path.join(path, f) for f in files]))
+    empty = [name for name, files in classes if not files]
+    if len(classes) < 2 or empty:
+        problem = f"class folders without images: {', '.join(empty)}" if empty else f"{len(classes)} class folders"
+        raise CganError(f"--dataset=folder:{folder} needs one sub-folder of images ({', '.join(IMAGE_SUFFIXES)}) "
+                        f"per class, at least two; found {problem}")
+    return classes
+
+
+def _read_image(path, channels=None):
+    """uint8 (H, W, C) of one image file, converted to `channels` (1 or 3; None: the file's, alpha dropped)."""
+    from PIL import Image, UnidentifiedImageError  # Pillow comes with matplotlib
+
+    try:
+        with Image.open(path) as image:
+            if channels is None:
+                channels = 1 if image.mode in ("1", "L", "LA", "I", "I;16", "F") else 3
+            pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"))
+    except (OSError, UnidentifiedImageError) as error:
+        raise CganError(f"cannot read image {path!r}: {first_line(error)}") from None
+    return pixels.reshape(*pixels.shape[:2], channels)
+
+
+def _folder_arrays(source, split):
+    """The folder's images, every FOLDER_TEST_EVERY-th of each class in "test" and the rest in "train"."""
+    classes = _folder_classes(source.folder)
+    channels = _read_image(classes[0][1][0]).shape[-1]  # the first image decides: gray or colour
+    images, labels = [], []
+    for label, (_, files) in enumerate(classes):
+        for index, path in enumerate(files):
+            if (index % FOLDER_TEST_EVERY == FOLDER_TEST_EVERY - 1) == (split == "test"):
+                image = _read_image(path, channels)
+                if source.image_size is not None:  # resized one by one: the files may differ in size
+                    image = _resized(image[None], source.image_size)[0]
+                images.append(image)
+                labels.append(label)
+    if not images:
+        raise CganError(f"--dataset=folder:{source.folder} has no {split} images: it keeps every "
+                        f"{FOLDER_TEST_EVERY}th image of a class for testing, so each class needs {FOLDER_TEST_EVERY}")
+    sizes = sorted({image.shape[:2] for image in images})
+    if len(sizes) > 1:
+        raise CganError(f"--dataset=folder:{source.folder} holds images of {len(sizes)} sizes ({sizes[0]}, {sizes[-1]}, "
+                        "...); give --image_size=S to resize them all to S x S")
+    return np.stack(images), np.asarray(labels)
+
+
+def _folder_spec(source):
+    classes = _folder_classes(source.folder)
+    shape = _read_image(classes[0][1][0]).shape
+    return DatasetSpec(source.dataset, shape, tuple(name for name, _ in classes))
+
+
+# ---------------------------------------------------------------------------------------------
+# Either
+# ---------------------------------------------------------------------------------------------
+
+
+def _resized(images, size):
+    """uint8 (N, H, W, C) -> uint8 (N, size, size, C): bilinear, antialiased when shrinking."""
+    if images.shape[1:3] == (size, size):
+        return images
+    chunks = [
+        tf.image.resize(images[start : start + RESIZE_CHUNK], (size, size), antialias=True).numpy()
+        for start in range(0, len(images), RESIZE_CHUNK)
+    ]
+    return np.clip(np.rint(np.concatenate(chunks)), 0, 255).astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=8)
+def spec(source: DataSource) -> DatasetSpec:
+    """The image shape (after source.image_size) and class names of `source`'s dataset."""
+    found = _folder_spec(source) if source.folder else _tfds_spec(source)
+    height, width, channels = found.image_shape
+    if source.image_size is not None:
+        height = width = source.image_size
+    elif height is None or width is None or height % 4 or width % 4:
+        raise CganError(f"--dataset {source.dataset!r} has images of {height} x {width} pixels; the models need "
+                        "sides that are multiples of 4: give --image_size (28, 32, 64, ...)")
+    return dataclasses.replace(found, image_shape=(height, width, channels))
+
+
+@functools.lru_cache(maxsize=4)  # both splits of two datasets: a read takes seconds, and a comparison reads per arm
+def _split_arrays(split, source):
+    images, labels = _folder_arrays(source, split) if source.folder else _tfds_arrays(source, split)
+    if images.ndim == 3:
+        images = images[..., None]
+    if source.image_size is not None:
+        images = _resized(images, source.image_size)
+    images, labels = images.astype(np.uint8), labels.astype(np.int32)
     for array in (images, labels):
         array.setflags(write=False)  # shared by every caller: nobody may change them in place
     return images, labels
 
 
-def load_arrays(split="train", mnist_dir=None, data_dir=None, digit=None):
-    """MNIST `split` as read-only numpy arrays: images uint8 (N, 28, 28, 1) and labels int32 (N,).
+def load_arrays(split="train", source=DataSource(), digit=None):
+    """`split` ("train" or "test") of `source` as read-only numpy arrays: images uint8 (N, H, W, C)
+    and labels int32 (N,).
 
-    Read once per process and folder; a digit filter returns a copy of that digit's rows.
+    Read once per process and source; a label filter (`digit`) returns a copy of that label's rows.
     """
-    images, labels = _split_arrays(split, mnist_dir, data_dir)
+    images, labels = _split_arrays(split, source)
     if digit is not None:
         keep = labels == digit
         images, labels = images[keep], labels[keep]
     return images, labels
 
 
-def label_shares(mnist_dir=None, data_dir=None):
-    """Each digit's share of the training set, shape (10,): MNIST has 9.0% fives and 11.2% ones."""
-    _, labels = load_arrays("train", mnist_dir, data_dir)
-    return np.bincount(labels, minlength=NUM_CLASSES) / len(labels)
+def check_label(source, label):
+    """Refuses (CganError) a --digit the dataset has no class for."""
+    classes = spec(source).class_names
+    if label is not None and not 0 <= label < len(classes):
+        raise CganError(f"--digit must be a label of {source.dataset}, 0 to {len(classes) - 1}, got {label}")
+
+
+def label_shares(source=DataSource()):
+    """Each label's share of the training set, shape (num_classes,): MNIST has 9.0% fives and 11.2% ones."""
+    _, labels = load_arrays("train", source)
+    return np.bincount(labels, minlength=spec(source).num_classes) / len(labels)
 
 
 def labels_in_proportion(count, shares):
@@ -129,7 +304,7 @@ def training_dataset(images, labels, global_batch_size, seed, skip_batches=0, st
     `step_inputs`, a function (batch number, images, labels) -> what a train step consumes, its
     results instead.
 
-    All of MNIST fits in memory (47 MB of uint8), so there is no file reading and
+    The images are in memory (all of MNIST is 47 MB of uint8), so there is no file reading and
     no Python work per step; scaling to [-1, 1] runs once per batch, vectorized.
     The order depends on `seed` only, so a resumed run passes the number of batches it
     already used as `skip_batches` and gets the very batches an uninterrupted run would:

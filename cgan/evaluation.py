@@ -1,13 +1,13 @@
-"""Judging generated digits: a cached MNIST classifier (the judge) and metrics on its outputs.
+"""Judging generated images: a cached classifier of the dataset (the judge) and metrics on its outputs.
 
 Input convention: every function that takes images wants uint8 pixels in [0, 255], shape
-(N, 28, 28, 1) or (N, 28, 28), which is what `cgan.data.load_arrays` returns and what
-`cgan.data.to_uint8` makes of tanh generator output. Anything else raises CganError, so a
-[-1, 1] float batch can never be scored by mistake as if it were near-black pixels. (The
-Keras model itself takes float32 pixels in [0, 255] and rescales them in its first layer.)
+(N, H, W, C), or (N, H, W) for one channel, the dataset's shape: what `cgan.data.load_arrays`
+returns and what `cgan.data.to_uint8` makes of tanh generator output. Anything else raises
+CganError, so a [-1, 1] float batch can never be scored by mistake as if it were near-black
+pixels. (The Keras model itself takes float32 pixels in [0, 255] and rescales them in its first layer.)
 
-The judge is trained once per recipe and cached in `$CGAN_CACHE_DIR` (default
-~/.cache/cgan) under judge-<hash of JUDGE_RECIPE>/:
+The judge is trained once per dataset (and image size) and recipe, and cached in
+`$CGAN_CACHE_DIR` (default ~/.cache/cgan) under judge-<dataset>-<hash of both>/:
     judge.keras      the classifier (written first)
     judge.json       recipe, test accuracy, training time (written last: marks the cache complete)
     reference.npz    judge features of a fixed subset of training digits, the reference of every score
@@ -22,15 +22,18 @@ different scale from Inception-based figures: compare them only with each other 
 the real floor.
 """
 
+import dataclasses
 import hashlib
 import json
 import os
+import re
 import time
 
 import keras
 import numpy as np
 
-from cgan.data import load_arrays
+from cgan import data
+from cgan.config import FOLDER_PREFIX, DataSource
 from cgan.errors import CganError
 from cgan.files import atomic_path, write_json
 
@@ -48,14 +51,22 @@ JUDGE_RECIPE = dict(
     peak_learning_rate=3e-3,
     schedule="cosine decay to 0 after 10% linear warmup",
     seed=0,
-    reference=dict(size=10_000, seed=0),  # training digits every score is compared with
+    reference=dict(size=10_000, seed=0),  # training images every score is compared with
 )
-MIN_JUDGE_ACCURACY = 0.993  # below this the judge itself would blur per-digit accuracy
+# Below these the judge itself would blur per-class accuracy. Other datasets have no bar (the
+# same small network reaches about 91% on Fashion-MNIST): their tables show the judge's accuracy.
+MIN_JUDGE_ACCURACY = {"mnist": 0.993}
+# A small dataset (a folder of a few hundred images) trains its judge for more epochs, up to this
+# many steps: a few steps would leave batch norm's moving statistics at their initial values.
+# (MNIST's 4 epochs are 1,876 steps, so its judge is unchanged.)
+MIN_JUDGE_STEPS = 500
 PREDICT_BATCH = 500  # big enough to amortize per-batch overhead, small enough for any RAM
 PR_NEIGHBOURS = 3  # k of the k-NN manifolds, as in Kynkaenniemi et al. 2019
 KID_SUBSETS = 100  # as in Binkowski et al. 2018
 KID_SUBSET_SIZE = 1000  # as in Binkowski et al. 2018
-RARE_SHARE = 0.05  # a digit predicted this rarely counts as (nearly) dropped: balanced is 0.10
+# A class predicted less than this share of its balanced share 1/K counts as (nearly) dropped:
+# 5% for ten digits. (The key keeps the name digits_below_5_percent for every K.)
+RARE_FRACTION = 0.5
 
 
 # ---------------------------------------------------------------------------------------------
@@ -230,22 +241,25 @@ def _read_json(path):
         return json.load(handle)
 
 
-def save_confusion_matrix_png(matrix, path, title="requested digit vs judged digit"):
-    """Write a labelled heat map of a (10, 10) confusion matrix (rows requested, columns judged) to PNG."""
+def save_confusion_matrix_png(matrix, path, class_names=None, title="requested label vs judged label"):
+    """Write a labelled heat map of a (K, K) confusion matrix (rows requested, columns judged) to PNG,
+    its ticks the class names (default 0 .. K-1)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # Agg without touching pyplot's global backend
     from matplotlib.figure import Figure
 
     matrix = np.asarray(matrix)
-    figure = Figure(figsize=(6, 5.4))
+    side = max(6.0, 0.45 * len(matrix))  # inches: room for each class's numbers
+    figure = Figure(figsize=(side, side * 0.9))
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     image = axes.imshow(matrix, cmap="Blues")
     figure.colorbar(image, ax=axes, label="images")
     classes = range(matrix.shape[0])
-    axes.set_xticks(classes)
-    axes.set_yticks(classes)
-    axes.set_xlabel("digit predicted by the judge")
-    axes.set_ylabel("digit requested (label)")
+    names = [str(name) for name in (class_names if class_names is not None else classes)]
+    axes.set_xticks(classes, names, rotation=90 if max(map(len, names)) > 2 else 0)
+    axes.set_yticks(classes, names)
+    axes.set_xlabel("class predicted by the judge")
+    axes.set_ylabel("class requested (label)")
     axes.set_title(title)
     threshold = matrix.max() / 2 if matrix.size else 0
     for row in classes:
@@ -264,36 +278,46 @@ def save_confusion_matrix_png(matrix, path, title="requested digit vs judged dig
 # ---------------------------------------------------------------------------------------------
 
 
-def recipe_hash(recipe=JUDGE_RECIPE):
-    """First 12 hex digits of sha256 of the recipe as sorted JSON: the judge's cache key."""
-    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
+def recipe_hash(recipe=JUDGE_RECIPE, source=DataSource()):
+    """First 12 hex digits of sha256 of the recipe and the dataset as sorted JSON: the judge's cache key."""
+    dataset = dict(dataset=source.dataset, image_size=source.image_size)
+    if source.folder:  # the same folder name elsewhere is other data
+        dataset["dataset"] = FOLDER_PREFIX + os.path.abspath(source.folder)
+    key = dict(recipe, **dataset) if dataset != dict(dataset="mnist", image_size=None) else recipe
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def judge_folder(cache_dir=None):
-    """The judge's cache folder: <cache_dir or $CGAN_CACHE_DIR or ~/.cache/cgan>/judge-<recipe hash>."""
+def judge_folder(source=DataSource(), cache_dir=None):
+    """The judge's cache folder: <cache_dir or $CGAN_CACHE_DIR or ~/.cache/cgan>/judge-<hash>, with
+    the dataset's name (and size) before the hash for any dataset but MNIST as stored."""
     root = cache_dir or os.environ.get("CGAN_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "cgan")
-    return os.path.join(root, f"judge-{recipe_hash()}")
+    name = "judge"
+    if recipe_hash(JUDGE_RECIPE, source) != recipe_hash():
+        label = os.path.basename(os.path.normpath(source.folder)) if source.folder else source.dataset
+        name += "-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", label) + (f"-{source.image_size}" if source.image_size else "")
+    return os.path.join(root, f"{name}-{recipe_hash(JUDGE_RECIPE, source)}")
 
 
-def _as_pixels(images):
-    """uint8 (N, 28, 28[, 1]) -> float32 (N, 28, 28, 1) in [0, 255], the model's input; else CganError."""
+def _as_pixels(images, shape):
+    """uint8 (N, H, W[, C]) -> float32 (N, H, W, C) in [0, 255], the model's input of image `shape`; else CganError."""
     images = np.asarray(images)
     if images.dtype != np.uint8:
         raise CganError(
             f"the judge takes uint8 pixels, got {images.dtype}; convert generator output in [-1, 1] "
             "with cgan.data.to_uint8"
         )
-    if images.ndim == 3:
+    if images.ndim == 3 and shape[-1] == 1:
         images = images[..., None]
-    if images.shape[1:] != (28, 28, 1):
-        raise CganError(f"the judge takes images of shape (N, 28, 28) or (N, 28, 28, 1), got {images.shape}")
+    if images.shape[1:] != tuple(shape):
+        allowed = f"(N, {shape[0]}, {shape[1]}) or " if shape[-1] == 1 else ""
+        raise CganError(f"the judge takes images of shape {allowed}(N, {', '.join(map(str, shape))}), got {images.shape}")
     return images.astype(np.float32)
 
 
-def build_judge_model(recipe=JUDGE_RECIPE):
-    """The untrained classifier: float32 pixels (N, 28, 28, 1) in [0, 255] -> softmax over 10 digits."""
+def build_judge_model(image_shape=(28, 28, 1), num_classes=10, recipe=JUDGE_RECIPE):
+    """The untrained classifier: float32 pixels (N, *image_shape) in [0, 255] -> softmax over the classes."""
     layers = keras.layers
-    pixels = keras.Input((28, 28, 1), name="pixels")
+    pixels = keras.Input(image_shape, name="pixels")
     x = layers.Rescaling(1 / 255.0)(pixels)
     x = layers.RandomTranslation(recipe["max_shift"], recipe["max_shift"], fill_mode="constant")(x)
     for filters in recipe["block_filters"]:
@@ -306,29 +330,32 @@ def build_judge_model(recipe=JUDGE_RECIPE):
     x = layers.BatchNormalization()(x)
     features = layers.ReLU(name="features")(x)
     x = layers.Dropout(recipe["dropout"])(features)
-    probabilities = layers.Dense(10, activation="softmax", name="probabilities")(x)
+    probabilities = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(pixels, probabilities, name="judge")
 
 
 class Judge:
-    """A trained MNIST classifier: probabilities for per-digit scores, penultimate features for FID, KID, P/R."""
+    """A trained classifier of one dataset: probabilities for per-class scores, penultimate features
+    for FID, KID, precision and recall."""
 
-    def __init__(self, model, folder, accuracy, mnist_dir=None, data_dir=None):
+    def __init__(self, model, folder, accuracy, source=DataSource()):
         self.model = model
         self.folder = folder
-        self.accuracy = accuracy  # on the 10,000 MNIST test digits
-        self.mnist_dir, self.data_dir = mnist_dir, data_dir  # where the reference and floor digits come from
+        self.accuracy = accuracy  # on the dataset's test split
+        self.source = source  # where the reference and floor images come from
+        self.image_shape = tuple(model.input_shape[1:])
         self._both = keras.Model(model.inputs, [model.output, model.get_layer("features").output])
         self._reference_features = None
         self._reference_radii = None
 
     def predict_both(self, images):
-        """(probabilities (N, 10), features (N, F)), both float64, in one pass over uint8 images."""
-        probabilities, features = self._both.predict(_as_pixels(images), batch_size=PREDICT_BATCH, verbose=0)
+        """(probabilities (N, K), features (N, F)), both float64, in one pass over uint8 images."""
+        pixels = _as_pixels(images, self.image_shape)
+        probabilities, features = self._both.predict(pixels, batch_size=PREDICT_BATCH, verbose=0)
         return probabilities.astype(np.float64), features.astype(np.float64)
 
     def probabilities(self, images):
-        """Softmax over the 10 digits, (N, 10) float64."""
+        """Softmax over the K classes, (N, K) float64."""
         return self.predict_both(images)[0]
 
     def features(self, images):
@@ -337,14 +364,15 @@ class Judge:
 
     @property
     def reference_features(self):
-        """Features of a fixed random subset of training digits (JUDGE_RECIPE["reference"]), cached."""
+        """Features of a fixed random subset of training images (JUDGE_RECIPE["reference"]; all of
+        a smaller training set), cached."""
         if self._reference_features is None:
             path = os.path.join(self.folder, "reference.npz")
             if not os.path.exists(path):
                 settings = JUDGE_RECIPE["reference"]
-                images, _ = load_arrays("train", self.mnist_dir, self.data_dir)
+                images, _ = data.load_arrays("train", self.source)
                 rng = np.random.default_rng(settings["seed"])
-                chosen = np.sort(rng.choice(len(images), settings["size"], replace=False))
+                chosen = np.sort(rng.choice(len(images), min(settings["size"], len(images)), replace=False))
                 features = self.features(images[chosen]).astype(np.float32)  # halves the file; scores use float64
                 with atomic_path(path) as temporary:
                     np.savez(temporary, features=features, indices=chosen)
@@ -373,30 +401,32 @@ def _corrupt_cache(path, error):
     )
 
 
-def _train_judge(mnist_dir, data_dir, verbose):
-    """Train the judge on the MNIST training set; return (model, seconds). Reseeds the global RNGs."""
+def _train_judge(source, verbose):
+    """Train the judge on the dataset's training split; return (model, seconds). Reseeds the global RNGs."""
     recipe = JUDGE_RECIPE
-    images, labels = load_arrays("train", mnist_dir, data_dir)
+    images, labels = data.load_arrays("train", source)
     keras.utils.set_random_seed(recipe["seed"])
-    model = build_judge_model(recipe)
-    steps = recipe["epochs"] * -(-len(images) // recipe["batch_size"])
+    model = build_judge_model(images.shape[1:], data.spec(source).num_classes, recipe)
+    batches = -(-len(images) // recipe["batch_size"])
+    epochs = max(recipe["epochs"], -(-MIN_JUDGE_STEPS // batches))
     schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, steps, warmup_target=recipe["peak_learning_rate"], warmup_steps=steps // 10
+        0.0, epochs * batches, warmup_target=recipe["peak_learning_rate"], warmup_steps=epochs * batches // 10
     )
     model.compile(keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.time()
-    model.fit(_as_pixels(images), labels, batch_size=recipe["batch_size"], epochs=recipe["epochs"], verbose=verbose)
+    model.fit(_as_pixels(images, images.shape[1:]), labels, batch_size=recipe["batch_size"], epochs=epochs,
+              verbose=verbose)
     return model, time.time() - start
 
 
-def load_judge(mnist_dir=None, data_dir=None, cache_dir=None, verbose=1):
-    """The cached judge, trained first if the cache has none (2-3 minutes on 2 CPU cores, progress bar).
+def load_judge(source=DataSource(), cache_dir=None, verbose=1):
+    """The cached judge of `source`'s dataset, trained first if the cache has none (MNIST: 2-3
+    minutes on 2 CPU cores, progress bar).
 
-    mnist_dir / data_dir locate MNIST as in cgan.data.load_arrays (also used later for the
-    reference and floor digits). Raises CganError if a fresh judge scores below
-    MIN_JUDGE_ACCURACY on the test digits, or if a cached file is unreadable.
+    Its reference and floor images come from `source` too. Raises CganError if a fresh MNIST
+    judge scores below MIN_JUDGE_ACCURACY on the test digits, or if a cached file is unreadable.
     """
-    folder = judge_folder(cache_dir)
+    folder = judge_folder(source, cache_dir)
     model_path, info_path = os.path.join(folder, "judge.keras"), os.path.join(folder, "judge.json")
     if os.path.exists(info_path):
         try:
@@ -404,18 +434,19 @@ def load_judge(mnist_dir=None, data_dir=None, cache_dir=None, verbose=1):
             accuracy = float(_read_json(info_path)["test_accuracy"])
         except Exception as error:  # zip, h5, JSON and Keras deserialization all raise their own types
             raise _corrupt_cache(model_path, error) from None
-        return Judge(model, folder, accuracy, mnist_dir, data_dir)
+        return Judge(model, folder, accuracy, source)
 
     if verbose:
-        print(f"training the MNIST judge once; it will be cached in {folder}")
-    model, seconds = _train_judge(mnist_dir, data_dir, verbose)
-    judge = Judge(model, folder, None, mnist_dir, data_dir)
-    test_images, test_labels = load_arrays("test", mnist_dir, data_dir)
+        print(f"training the {source.dataset} judge once; it will be cached in {folder}")
+    model, seconds = _train_judge(source, verbose)
+    judge = Judge(model, folder, None, source)
+    test_images, test_labels = data.load_arrays("test", source)
     judge.accuracy, _ = conditional_accuracy(judge.probabilities(test_images), test_labels)
-    if judge.accuracy < MIN_JUDGE_ACCURACY:
+    minimum = MIN_JUDGE_ACCURACY.get(source.dataset, 0.0)
+    if judge.accuracy < minimum:
         raise CganError(
             f"the freshly trained judge reaches only {judge.accuracy:.2%} test accuracy "
-            f"(needs {MIN_JUDGE_ACCURACY:.1%}); its recipe needs fixing"
+            f"(needs {minimum:.1%}); its recipe needs fixing"
         )
     os.makedirs(folder, exist_ok=True)
     with atomic_path(model_path) as temporary:
@@ -424,6 +455,7 @@ def load_judge(mnist_dir=None, data_dir=None, cache_dir=None, verbose=1):
         info_path,
         dict(
             recipe=JUDGE_RECIPE,
+            dataset=dataclasses.asdict(source),
             test_accuracy=judge.accuracy,
             train_seconds=round(seconds, 1),
             keras_version=keras.__version__,
@@ -474,12 +506,13 @@ def score(judge, images, labels=None, reference_features=None):
         )
     else:
         shares = coverage(probabilities)
-        result.update(coverage=shares.tolist(), digits_below_5_percent=int(np.sum(shares < RARE_SHARE)))
+        rare = shares < RARE_FRACTION / len(shares)
+        result.update(coverage=shares.tolist(), digits_below_5_percent=int(np.sum(rare)))
     return result
 
 
 def real_floor(judge):
-    """score() of the 10,000 real MNIST test digits with their true labels: what a perfect generator gets.
+    """score() of the real test images with their true labels (MNIST: 10,000 digits): what a perfect generator gets.
 
     Computed once and cached as floor.json in the judge folder (it is reused while the
     score settings it was computed with are unchanged).
@@ -493,7 +526,7 @@ def real_floor(judge):
             raise _corrupt_cache(path, error) from None
         if cached.get("settings") == settings:
             return cached["scores"]
-    images, labels = load_arrays("test", judge.mnist_dir, judge.data_dir)
+    images, labels = data.load_arrays("test", judge.source)
     scores = score(judge, images, labels)
     write_json(path, dict(settings=settings, scores=scores))
     return scores

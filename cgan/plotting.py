@@ -29,8 +29,11 @@ def tile(images, rows, padding=2):
     return mosaic
 
 
-def save_grid(images, rows, path, scale=2):
-    """Writes uint8 images (N, H, W, C) as a PNG grid with `rows` rows, each pixel scale x scale."""
+def save_grid(images, rows, path, row_labels=None, scale=2):
+    """Writes uint8 images (N, H, W, C) as a PNG grid with `rows` rows, each pixel scale x scale;
+    with `row_labels`, each row is labelled on the left (as in save_side_by_side)."""
+    if row_labels is not None:
+        return save_side_by_side([images], [""], path, row_labels, scale)
     mosaic = tile(images, rows).repeat(scale, axis=0).repeat(scale, axis=1)
     if mosaic.shape[-1] == 1:
         mosaic = mosaic[..., 0]
@@ -94,10 +97,12 @@ def save_gif(frame_paths, captions, path, frame_seconds=0.4, hold_seconds=2.0):
     frames = []
     for frame_path, caption in zip(frame_paths, captions):
         with Image.open(frame_path) as image:
-            picture = image.convert("L")
-        frame = Image.new("L", (picture.width, picture.height + header), 255)
+            picture = image.convert("RGB")
+        if np.ptp(np.asarray(picture, np.int16), axis=2).max() == 0:  # gray grids stay 8-bit gray: smaller GIFs
+            picture = picture.convert("L")
+        frame = Image.new(picture.mode, (picture.width, picture.height + header), "white")
         frame.paste(picture, (0, header))
-        ImageDraw.Draw(frame).text((4, 2), caption, fill=0)
+        ImageDraw.Draw(frame).text((4, 2), caption, fill="black")
         frames.append(frame)
     durations = [int(frame_seconds * 1000)] * (len(frames) - 1) + [int(hold_seconds * 1000)]
     with atomic_path(path) as tmp:
@@ -123,12 +128,14 @@ def side_by_side(blocks, rows, gap=12, padding=2):
 
 def save_side_by_side(blocks, titles, path, row_labels=tuple(range(10)), scale=2):
     """Writes blocks of images side by side as one PNG: each block titled above, its rows
-    labelled on the left (row k = digit k), each image pixel scale x scale."""
+    labelled on the left (row k = label k, by its class name), each image pixel scale x scale."""
     rows = len(row_labels)
     mosaic, spans = side_by_side(blocks, rows)
     height, width = mosaic.shape[:2]
     dpi = 100
-    top, left, edge = 0.7, 0.35, 0.05  # inches: titles, row labels, room for the frames' outer lines
+    edge = 0.05  # inches: room for the frames' outer lines
+    top = 0.7 if any(titles) else edge  # inches: the titles
+    left = max(0.35, 0.1 + 0.07 * max(len(str(label)) for label in row_labels))  # inches: the row labels
     inner_width, inner_height = width * scale / dpi, height * scale / dpi
     fig_width, fig_height = inner_width + left + edge, inner_height + top + edge
     fig = plt.figure(figsize=(fig_width, fig_height), dpi=dpi)

@@ -29,7 +29,7 @@ from cgan.history import History
 from cgan.plotting import save_gif, save_grid, save_history_plot
 from cgan.trainer import GANTrainer
 
-GRID_SIDE = 10  # grids are 10 x 10: for a conditional model, row k shows digit k
+GRID_SIDE = 10  # grids are 10 x 10 (MNIST): for a conditional model, row k shows label k
 MAX_RESTORES = 5  # --on_divergence=restore gives up at 1/32 of the learning rate: by then the rate is not the cause
 
 
@@ -92,7 +92,7 @@ class RunFiles:
                 os.remove(path)
 
 
-SHAPE_FIELDS = ("arch", "latent_dim")  # a checkpoint only fits models built with these
+SHAPE_FIELDS = ("arch", "latent_dim", "dataset", "image_size")  # a checkpoint only fits models built with these
 # With the recipe: what a run's checkpoints were trained with. (float16 adds a loss scale to the
 # optimizers' checkpoint; a run.json older than --mixed_precision means "off".)
 TRAINING_FIELDS = ("seed", "batch_size", "mixed_precision")
@@ -105,8 +105,9 @@ def check_same_model(config, files, training=False):
     saved = files.saved_config()
     if saved is None:
         return
-    found = [f"a run with {name}={saved.get(name)!r}, not {getattr(config, name)!r}"
-             for name in SHAPE_FIELDS if saved.get(name) != getattr(config, name)]
+    shapes = {name: saved.get(name, getattr(Config, name)) for name in SHAPE_FIELDS}  # older run.json: MNIST
+    found = [f"a run with {name}={value!r}, not {getattr(config, name)!r}"
+             for name, value in shapes.items() if value != getattr(config, name)]
     if saved.get("train_digit") != config.train_digit:
         found.append(f"a model trained on digit {saved.get('train_digit')}, not {config.train_digit}")
     if training:
@@ -125,6 +126,7 @@ def build_trainer(config, strategy):
     """Builds the architecture's two networks (in --mixed_precision's compute type) and the
     shared trainer under `strategy`."""
     architecture = registry.get(config.arch)
+    spec = data.spec(config.data_source)
     replicas = strategy.num_replicas_in_sync
     if config.batch_size % replicas:
         raise CganError(f"--batch_size {config.batch_size} does not split evenly over {replicas} replicas")
@@ -132,7 +134,7 @@ def build_trainer(config, strategy):
     keras.mixed_precision.set_global_policy(MIXED_PRECISION[config.mixed_precision])
     try:  # the policy is read when layers are made; it is Keras-wide, so it is put back after
         with strategy.scope():
-            generator, discriminator = architecture.build(data.IMAGE_SHAPE, config.latent_dim, data.NUM_CLASSES)
+            generator, discriminator = architecture.build(spec.image_shape, config.latent_dim, spec.num_classes)
     finally:
         keras.mixed_precision.set_global_policy(previous)
     return GANTrainer(
@@ -147,20 +149,25 @@ def build_trainer(config, strategy):
 
 
 def grid_inputs(config, digit, count=GRID_SIDE * GRID_SIDE):
-    """Fixed noise and labels for a grid: the same for every epoch and every resume.
+    """Fixed noise and labels for a grid, and its number of rows: the same for every epoch and
+    every resume.
 
-    Conditional, all digits: row k is digit k and each column keeps one noise
-    vector, so style is held across digits. Otherwise `count` distinct samples.
+    Conditional, all labels: row k is label k and each column keeps one noise vector, so
+    style is held across labels (count // K columns, at least one). Otherwise `count`
+    distinct samples, GRID_SIDE to a row when they fill whole rows.
     """
     rng = np.random.default_rng(config.seed)
     if config.conditional and digit is None:
-        columns = count // data.NUM_CLASSES
-        noise = np.tile(rng.standard_normal((columns, config.latent_dim)), (data.NUM_CLASSES, 1))
-        labels = np.repeat(np.arange(data.NUM_CLASSES), columns)
+        num_classes = data.spec(config.data_source).num_classes
+        columns = max(count // num_classes, 1)
+        noise = np.tile(rng.standard_normal((columns, config.latent_dim)), (num_classes, 1))
+        labels = np.repeat(np.arange(num_classes), columns)
+        rows = num_classes
     else:
         noise = rng.standard_normal((count, config.latent_dim))
         labels = np.full(count, digit if digit is not None else 0)
-    return noise.astype(np.float32), labels.astype(np.int32)
+        rows = GRID_SIDE if count % GRID_SIDE == 0 else 1
+    return noise.astype(np.float32), labels.astype(np.int32), rows
 
 
 def draw(generator, noise, labels, batch_size=500):
@@ -190,36 +197,46 @@ def slerp(start, end, fractions):
 def drawing_inputs(config):
     """Noise, labels and the number of rows of the picture config.draw asks for.
 
-    grid: config.num_samples images of config.digit (all ten: row k is digit k).
+    grid: config.num_samples images of config.digit (all labels: row k is label k).
     interpolation: ten steps between two noise vectors; a conditional model without --digit
-    walks the same path once per digit, one row each.
-    sweep (conditional only): ten noise vectors, one per row, each drawn as digits 0-9.
+    walks the same path once per label, one row each.
+    sweep (conditional only): ten noise vectors, one per row, each drawn as every label in turn.
     """
     if config.draw == "grid":
-        noise, labels = grid_inputs(config, config.digit, config.num_samples)
-        return noise, labels, GRID_SIDE if len(noise) % GRID_SIDE == 0 else 1
+        return grid_inputs(config, config.digit, config.num_samples)
     rng = np.random.default_rng(config.seed)
+    num_classes = data.spec(config.data_source).num_classes if config.conditional else 1
     if config.draw == "interpolation":
         start, end = rng.standard_normal((2, config.latent_dim))
         path = slerp(start, end, np.linspace(0.0, 1.0, GRID_SIDE))
         if config.conditional and config.digit is None:
-            digits = range(data.NUM_CLASSES)  # the same walk once per digit: style held down the columns
+            digits = range(num_classes)  # the same walk once per label: style held down the columns
         else:
             digits = [config.digit or 0]  # the digit asked for; unconditional models ignore it
         noise = np.tile(path, (len(digits), 1))
         labels = np.repeat(digits, GRID_SIDE)
         return noise.astype(np.float32), labels.astype(np.int32), len(digits)
     styles = rng.standard_normal((GRID_SIDE, config.latent_dim))
-    noise = np.repeat(styles, data.NUM_CLASSES, axis=0)
-    labels = np.tile(np.arange(data.NUM_CLASSES), GRID_SIDE)
+    noise = np.repeat(styles, num_classes, axis=0)
+    labels = np.tile(np.arange(num_classes), GRID_SIDE)
     return noise.astype(np.float32), labels.astype(np.int32), GRID_SIDE
 
 
+def row_names(config, digit):
+    """The class names of the rows of a conditional model's grid of every label (rows = classes),
+    when they say more than the row numbers (Fashion-MNIST, not MNIST); else None."""
+    if not config.conditional or digit is not None:
+        return None
+    names = data.spec(config.data_source).class_names
+    return None if list(names) == [str(label) for label in range(len(names))] else names
+
+
 def draw_requested(config, generator, files):
-    """Draws the picture config.draw asks for (one digit, all ten, a walk or a sweep); returns its path."""
+    """Draws the picture config.draw asks for (one label, all of them, a walk or a sweep); returns its path."""
     noise, labels, rows = drawing_inputs(config)
     path = files.drawing(config)
-    save_grid(draw(generator, noise, labels), rows, path)
+    names = None if config.draw == "sweep" else row_names(config, config.digit)  # a sweep's rows are styles
+    save_grid(draw(generator, noise, labels), rows, path, names)
     return path
 
 
@@ -234,6 +251,7 @@ def train(config):
     is deleted after, and return None.
     """
     strategy = make_strategy(config.strategy)  # first: a multi-worker strategy must precede any other op
+    data.check_label(config.data_source, config.digit)
     if not distribute.writes_files(strategy):
         with tempfile.TemporaryDirectory(prefix="cgan-worker-") as folder:
             resume_from = None if config.overwrite else RunFiles(config.run_dir).checkpoints
@@ -262,9 +280,7 @@ def _train_locked(config, files, strategy, resume_from=None):
         _restore(manager.checkpoint, latest)
     distribute.check_workers_agree(strategy, trainer.step, config.run_dir)
 
-    images, labels = data.load_arrays(
-        "train", config.resolved_mnist_dir, config.data_dir, digit=config.train_digit
-    )
+    images, labels = data.load_arrays("train", config.data_source, digit=config.train_digit)
     images_per_step = config.batch_size * trainer.recipe.critic_steps
     steps_per_epoch = len(images) // images_per_step
     if steps_per_epoch == 0:
@@ -451,7 +467,8 @@ def _train_loop(config, trainer, batches, manager, files, seconds, steps_per_epo
     epoch end or the last step, so those come at the same steps as one step per call.
     """
     images_per_step = config.batch_size * trainer.recipe.critic_steps
-    noise, labels = grid_inputs(config, None if config.conditional else config.train_digit)
+    noise, labels, grid_rows = grid_inputs(config, None if config.conditional else config.train_digit)
+    grid_names = row_names(config, None)
     judge = judge_for(config) if config.eval_every else None
     step = int(trainer.step.numpy())
     iterator = batches(step)
@@ -539,7 +556,7 @@ def _train_loop(config, trainer, batches, manager, files, seconds, steps_per_epo
                         clock += time.time() - scoring_started  # scoring time is not training time
                         print("  quality: " + ", ".join(f"{k} {v:.4g}" for k, v in quality.items()))
                     log(epoch, quality)
-                    save_grid(draw(trainer.sampler, noise, labels), GRID_SIDE, files.epoch_grid(epoch))
+                    save_grid(draw(trainer.sampler, noise, labels), grid_rows, files.epoch_grid(epoch), grid_names)
                 elif step % config.log_every == 0:
                     log(epoch)
                 if checkpoint_due:
@@ -567,10 +584,10 @@ def _steps_in_call(step, config, steps_per_epoch, stop):
 
 
 def judge_for(config):
-    """The cached MNIST judge (trained first if missing), reading MNIST as `config` says."""
+    """The cached judge of config's dataset (trained first if missing)."""
     from cgan import evaluation  # imported late: training without scores never needs it
 
-    return evaluation.load_judge(config.resolved_mnist_dir, config.data_dir)
+    return evaluation.load_judge(config.data_source)
 
 
 def score_generator(config, generator, judge):
@@ -611,6 +628,7 @@ def generate(config):
 
     Returns the paths written.
     """
+    data.check_label(config.data_source, config.digit)
     files = RunFiles(config.run_dir)
     with locked_folder(files.dir):  # not while a run is replacing the generator
         generator = load_generator(config)
@@ -621,7 +639,7 @@ def generate(config):
 
 
 def sample_set(config, generator, count, digit):
-    """`count` fresh samples: images uint8 (N, 28, 28) and labels (conditional) or None.
+    """`count` fresh samples: images uint8 (N, H, W, C) and labels (conditional) or None.
 
     A conditional model without `digit` draws the digits in their training-set shares, in
     label order: scored against real digits, equal shares would cost FID that is no fault of
@@ -632,15 +650,16 @@ def sample_set(config, generator, count, digit):
     if not config.conditional:
         labels = np.zeros(count, np.int32)
     elif digit is None:
-        labels = data.labels_in_proportion(count, data.label_shares(config.resolved_mnist_dir, config.data_dir))
+        labels = data.labels_in_proportion(count, data.label_shares(config.data_source))
     else:
         labels = np.full(count, digit, np.int32)
-    images = draw(generator, noise, labels)[..., 0]
+    images = draw(generator, noise, labels)
     return images, (labels.astype(np.int64) if config.conditional else None)
 
 
 def export_samples(config, generator, path):
-    """Writes `images` uint8 (N, 28, 28) and, for a conditional model, `labels` int (N,) to .npz.
+    """Writes `images` uint8 (N, H, W), or (N, H, W, 3) in colour, and, for a conditional model,
+    `labels` int (N,) to .npz.
 
     With export_format npz_and_png, also a folder beside it (the path without .npz)
     with one PNG per image, for tools such as torch-fidelity or clean-fid.
@@ -649,6 +668,8 @@ def export_samples(config, generator, path):
     if not os.path.isdir(directory):
         raise CganError(f"--export {path!r}: folder {directory} does not exist")
     images, labels = sample_set(config, generator, config.num_samples, config.digit)
+    if images.shape[-1] == 1:
+        images = images[..., 0]  # grayscale as (N, H, W), as MNIST is stored
     arrays = dict(images=images) if labels is None else dict(images=images, labels=labels)
     with atomic_path(path) as tmp:
         np.savez_compressed(tmp, **arrays)
@@ -665,22 +686,26 @@ def _export_pngs(images, labels, folder):
     for index, image in enumerate(images):
         suffix = "" if labels is None else f"_digit{labels[index]}"
         with atomic_path(os.path.join(folder, f"{index:06d}{suffix}.png")) as tmp:
-            matplotlib.image.imsave(tmp, image, cmap="gray", vmin=0, vmax=255, format="png")
+            matplotlib.image.imsave(tmp, image, cmap="gray", vmin=0, vmax=255, format="png")  # cmap: gray only
     return folder
 
 
-def read_samples(path):
-    """Reads an .npz in the export format; anything else is refused with one line."""
+def read_samples(path, spec):
+    """Reads an .npz in the export format for images of `spec`'s dataset; anything else is refused with one line."""
     try:
         with np.load(path) as stored:
             images = stored["images"]
             labels = stored["labels"] if "labels" in stored else None
     except (OSError, ValueError, KeyError, EOFError) as error:
         raise CganError(f"--samples {path!r} is not a readable .npz with an 'images' array ({error})") from None
-    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise CganError(f"--samples {path!r}: 'images' must be uint8 (N, 28, 28), got {images.dtype} {images.shape}")
-    if labels is not None and (labels.shape != (len(images),) or labels.min() < 0 or labels.max() > 9):
-        raise CganError(f"--samples {path!r}: 'labels' must be N integers in 0..9")
+    height, width, channels = spec.image_shape
+    shape = (height, width) if channels == 1 else (height, width, channels)
+    if images.dtype != np.uint8 or images.shape[1:] != shape:
+        wanted = ", ".join(map(str, ("N",) + shape))
+        raise CganError(f"--samples {path!r}: 'images' must be uint8 ({wanted}) for {spec.name}, "
+                        f"got {images.dtype} {images.shape}")
+    if labels is not None and (labels.shape != (len(images),) or labels.min() < 0 or labels.max() >= spec.num_classes):
+        raise CganError(f"--samples {path!r}: 'labels' must be N integers in 0..{spec.num_classes - 1}")
     return images, labels
 
 
@@ -702,7 +727,7 @@ def _evaluate(config, files, judge):
 
     raw_samples = None
     if files is None:
-        samples = read_samples(config.samples)
+        samples = read_samples(config.samples, data.spec(config.data_source))
         stem = os.path.splitext(config.samples)[0]
         metrics_path, matrix_path = f"{stem}.metrics.json", f"{stem}.confusion_matrix.png"
     else:
@@ -714,17 +739,18 @@ def _evaluate(config, files, judge):
     metrics = evaluation.score(judge, *samples)
     if raw_samples is not None:
         metrics["raw"] = evaluation.score(judge, *raw_samples)
-    metrics.update(judge_accuracy=judge.accuracy, floor=evaluation.real_floor(judge))
+    metrics.update(dataset=config.dataset, judge_accuracy=judge.accuracy, floor=evaluation.real_floor(judge))
     write_json(metrics_path, metrics)
     written = [metrics_path]
     if "confusion_matrix" in metrics:  # the samples had labels: a conditional model or a labelled file
-        evaluation.save_confusion_matrix_png(metrics["confusion_matrix"], matrix_path)
+        evaluation.save_confusion_matrix_png(metrics["confusion_matrix"], matrix_path,
+                                             data.spec(config.data_source).class_names)
         written.append(matrix_path)
     return metrics, written
 
 
 def metrics_table(metrics):
-    """A plain-text table: each figure beside the same figure for real held-out digits (and,
+    """A plain-text table: each figure beside the same figure for real held-out images (and,
     for a run with EMA, beside the raw generator's)."""
     rows = [("FID", "fid"), ("Inception Score", "inception_score"), ("KID", "kid"),
             ("precision", "precision"), ("recall", "recall")]
@@ -732,10 +758,10 @@ def metrics_table(metrics):
     columns = [("samples", metrics)]
     if "raw" in metrics:
         columns = [("EMA G", metrics), ("raw G", metrics["raw"])]
-    columns.append(("real digits", metrics["floor"]))
+    columns.append(("real images", metrics["floor"]))
     lines = [f"{'metric':<17}" + "".join(f"{title:>14}" for title, _ in columns)]
     for title, key in rows:
         lines.append(f"{title:<17}" + "".join(f"{source.get(key, float('nan')):>14.4g}" for _, source in columns))
-    lines.append(f"(judge: {metrics['judge_accuracy']:.2%} accurate on the MNIST test set; "
+    lines.append(f"(judge: {metrics['judge_accuracy']:.2%} accurate on the {metrics.get('dataset', 'mnist')} test set; "
                  f"{metrics['num_images']} samples scored)")
     return "\n".join(lines)

@@ -110,7 +110,8 @@ def bare_loop(config, images):
     """The TensorFlow DCGAN tutorial's training loop, for the same models: float images shuffled and
     batched by tf.data, noise drawn in the step, one tf.function, nothing fetched."""
     keras.utils.set_random_seed(config.seed)
-    generator, discriminator = registry.get(config.arch).build(data.IMAGE_SHAPE, config.latent_dim, data.NUM_CLASSES)
+    spec = data.spec(config.data_source)
+    generator, discriminator = registry.get(config.arch).build(spec.image_shape, config.latent_dim, spec.num_classes)
     recipe = config.recipe
     g_optimizer = keras.optimizers.Adam(recipe.learning_rate, beta_1=recipe.beta_1, beta_2=recipe.beta_2)
     d_optimizer = keras.optimizers.Adam(recipe.learning_rate, beta_1=recipe.beta_1, beta_2=recipe.beta_2)
@@ -162,8 +163,7 @@ def main(argv):
     unknown = [name for name in FLAGS.switches if name not in SWITCHES]
     if unknown:
         sys.exit(f"error: unknown switches {', '.join(unknown)}; known: {', '.join(SWITCHES)}")
-    mnist_dir = FLAGS.mnist_dir or Config().resolved_mnist_dir
-    images, labels = data.load_arrays("train", mnist_dir)
+    images, labels = data.load_arrays("train", Config(mnist_dir=FLAGS.mnist_dir).data_source)
     windows, seconds = FLAGS.windows, FLAGS.window_seconds
     print(f"{os.cpu_count()} CPU cores; median of {windows} windows of {seconds:g} s after warm-up; images/s")
 

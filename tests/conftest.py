@@ -28,6 +28,14 @@ def data_dir(tmp_path_factory):
     return str(tmp_path_factory.mktemp("tfds"))
 
 
+@pytest.fixture(scope="session")
+def mnist_source(mnist_dir, data_dir):
+    """MNIST from the real files, prepared in the session's tfds folder (cgan.data's DataSource)."""
+    from cgan.config import DataSource
+
+    return DataSource(manual_dir=mnist_dir, data_dir=data_dir)
+
+
 def run_cli(*args, env_extra=None, timeout=300):
     """Runs run.py with `args` in a fresh process; returns the CompletedProcess (text output)."""
     env = dict(os.environ, **(env_extra or {}))

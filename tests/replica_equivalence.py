@@ -26,6 +26,8 @@ import numpy as np  # noqa: E402
 from cgan import data, registry  # noqa: E402
 from cgan.trainer import GANTrainer  # noqa: E402
 
+MNIST_SHAPE, MNIST_CLASSES = (28, 28, 1), 10
+
 BATCH = 8  # global: 4 examples per replica
 LATENT = 16
 CRITIC_STEPS = 2  # at most: the path of 5 critic steps is the same, and 2 traces in half the time
@@ -35,7 +37,7 @@ def trainer_under(strategy, name):
     """A trainer for `name` under `strategy`, with weights from seed 0."""
     keras.utils.set_random_seed(0)
     with strategy.scope():
-        generator, discriminator = registry.get(name).build(data.IMAGE_SHAPE, LATENT, data.NUM_CLASSES)
+        generator, discriminator = registry.get(name).build(MNIST_SHAPE, LATENT, MNIST_CLASSES)
     recipe = registry.get(name).recipe
     recipe = dataclasses.replace(recipe, critic_steps=min(recipe.critic_steps, CRITIC_STEPS))
     return GANTrainer(generator, discriminator, recipe, BATCH, strategy, seed=0)
@@ -67,8 +69,8 @@ def largest_difference(name, images, labels, strategies):
 
 def main(names):
     rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (BATCH * CRITIC_STEPS * 4, *data.IMAGE_SHAPE), dtype=np.uint8)
-    labels = rng.integers(0, data.NUM_CLASSES, len(images)).astype(np.int32)
+    images = rng.integers(0, 256, (BATCH * CRITIC_STEPS * 4, *MNIST_SHAPE), dtype=np.uint8)
+    labels = rng.integers(0, MNIST_CLASSES, len(images)).astype(np.int32)
     # One strategy each for all architectures: strategies made anew would reuse collective keys.
     strategies = tf.distribute.OneDeviceStrategy("/cpu:0"), tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     print(json.dumps({name: largest_difference(name, images, labels, strategies) for name in names}))

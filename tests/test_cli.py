@@ -13,7 +13,9 @@ import os
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from cgan import data
 from cgan.files import locked_folder
@@ -32,7 +34,7 @@ CASES = [
     ("deterministic_not_a_boolean", ["--deterministic=maybe"], ["--deterministic", "maybe"]),
     ("jit_compile_not_a_boolean", ["--jit_compile=fast"], ["--jit_compile", "fast"]),
     # out-of-range values
-    ("digit_10", ["--digit=10"], ["--digit", "0 and 9"]),
+    ("digit_10", ["--digit=10", "--mnist_dir={mnist}", "--data_dir={data_dir}"], ["--digit must be a label of mnist, 0 to 9"]),
     ("no_epochs", ["--epochs=0"], ["--epochs must be positive"]),
     ("negative_steps", ["--steps=-3"], ["--steps must be positive"]),
     ("empty_batch", ["--batch_size=0"], ["--batch_size must be positive"]),
@@ -83,7 +85,20 @@ CASES = [
     ("mnist_file_truncated", ["--mnist_dir={mnist_truncated}", "--data_dir={tmp}/tfds-truncated", "--steps=1"],
      ["train-images-idx3-ubyte.gz fails its checksum"]),
     ("prepared_mnist_truncated", ["--mnist_dir={mnist}", "--data_dir={prepared_truncated}", "--steps=1"],
-     ["the prepared MNIST in", "is unreadable", "delete that folder"]),
+     ["the prepared mnist in", "is unreadable", "delete that folder"]),
+    # datasets that cannot be used
+    ("unknown_dataset", ["--dataset=no_such_set"], ["tensorflow-datasets has no dataset 'no_such_set'", "folder:PATH"]),
+    ("dataset_without_labels", ["--dataset=celeb_a"], ["has no 'image' and class 'label' features"]),
+    ("image_size_not_a_multiple_of_4", ["--image_size=30"], ["--image_size must be a multiple of 4"]),
+    ("mnist_dir_for_another_dataset", ["--dataset=kmnist", "--mnist_dir={mnist}"], ["--mnist_dir is for --dataset=mnist"]),
+    ("offline_dataset_without_files", ["--dataset=kmnist", "--data_dir={tmp}/tfds-kmnist", "--steps=1"],
+     ["kmnist is not prepared and cannot be downloaded", "--manual_dir"]),
+    ("manual_dir_without_the_files", ["--dataset=fashion_mnist", "--manual_dir={mnist_without_labels}",
+                                      "--data_dir={tmp}/tfds-fashion", "--steps=1"],
+     ["fashion_mnist file", "train-labels-idx1-ubyte.gz", "missing or unreadable"]),
+    ("folder_dataset_missing", ["--dataset=folder:{tmp}/no-such-folder", "--steps=1"], ["not a readable folder"]),
+    ("digit_beyond_a_folders_classes", ["--dataset=folder:{two_classes}", "--digit=2", "--steps=1"],
+     ["--digit must be a label of folder:", "0 to 1, got 2"]),
     # output folders that cannot be used
     ("output_dir_inside_a_file", ["--output_dir={out}/notes.txt/run", "--steps=1"],
      ["cannot use", "notes.txt/run", "Not a directory"]),
@@ -111,10 +126,10 @@ def _change_last_label(gzipped):
 
 
 @pytest.fixture(scope="module")
-def paths(tmp_path_factory, mnist_dir, data_dir):
+def paths(tmp_path_factory, mnist_dir, data_dir, mnist_source):
     """The files the bad command lines point at."""
     tmp = tmp_path_factory.mktemp("bad-input")
-    data.load_arrays("train", mnist_dir, data_dir)  # prepared here, so the copy below has something to cut
+    data.load_arrays("train", mnist_source)  # prepared here, so the copy below has something to cut
     prepared_truncated = tmp / "tfds-prepared-truncated"
     shutil.copytree(data_dir, prepared_truncated)
     (train_records,) = prepared_truncated.glob("mnist/*/mnist-train.tfrecord*")
@@ -122,7 +137,12 @@ def paths(tmp_path_factory, mnist_dir, data_dir):
     without_labels = tmp / "mnist-without-labels"
     shutil.copytree(mnist_dir, without_labels)
     os.remove(without_labels / "train-labels-idx1-ubyte.gz")
-    return dict(
+    two_classes = tmp / "two-classes"
+    for name in ("a", "b"):
+        (two_classes / name).mkdir(parents=True)
+        for index in range(10):
+            Image.fromarray(np.zeros((8, 8), np.uint8)).save(two_classes / name / f"{index}.png")
+    return dict(two_classes=two_classes,
         tmp=tmp, mnist=mnist_dir, data_dir=data_dir, prepared_truncated=prepared_truncated,
         mnist_without_labels=without_labels,
         mnist_tampered=_tampered_mnist(mnist_dir, tmp / "mnist-tampered", "t10k-labels-idx1-ubyte.gz", _change_last_label),

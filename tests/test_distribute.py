@@ -27,6 +27,8 @@ from cgan.errors import CganError
 from cgan.trainer import GANTrainer
 from conftest import REPO, assert_refused, run_in_process, snapshot
 
+MNIST_SHAPE, MNIST_CLASSES = (28, 28, 1), 10
+
 TOLERANCE = 1e-5  # float rounding of sums taken in another order; a wrong split or seed moves weights by ~1e-3
 PROCESS_SECONDS = 420  # the background processes' limit: then they are killed and the tests fail
 
@@ -64,10 +66,10 @@ def _finish(process, deadline):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def background(tmp_path_factory, mnist_dir, data_dir):
+def background(tmp_path_factory, mnist_dir, data_dir, mnist_source):
     """Starts the equivalence check and a two-worker run (TF_CONFIG on 127.0.0.1, ports free now);
     kills whatever still runs when the module ends."""
-    data.load_arrays("train", mnist_dir, data_dir)  # MNIST prepared once, before processes share it
+    data.load_arrays("train", mnist_source)  # MNIST prepared once, before processes share it
     root = tmp_path_factory.mktemp("distribute")
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
@@ -107,7 +109,7 @@ def test_strategies_by_name():
 
 def _trainer(name, batch, seed=0, **recipe):
     keras.utils.set_random_seed(seed)
-    generator, discriminator = registry.get(name).build(data.IMAGE_SHAPE, 16, data.NUM_CLASSES)
+    generator, discriminator = registry.get(name).build(MNIST_SHAPE, 16, MNIST_CLASSES)
     recipe = dataclasses.replace(registry.get(name).recipe, **recipe)
     return GANTrainer(generator, discriminator, recipe, batch, tf.distribute.get_strategy(), seed=seed)
 
@@ -145,7 +147,7 @@ def test_penalty_weights_are_uniform_and_one_per_example():
 
 def test_every_batch_norm_is_synchronized_and_every_dropout_sees_the_global_batch():
     for name in registry.names():
-        for model in registry.get(name).build(data.IMAGE_SHAPE, 16, data.NUM_CLASSES):
+        for model in registry.get(name).build(MNIST_SHAPE, 16, MNIST_CLASSES):
             for layer in model._flatten_layers():
                 if isinstance(layer, keras.layers.BatchNormalization):
                     assert layer.synchronized, f"{name}: {layer.name}"
@@ -166,8 +168,8 @@ def test_global_batch_dropout_drops_at_its_rate_and_scales_what_it_keeps():
 def _batches(trainer, count=40, seed=0):
     rng = np.random.default_rng(seed)
     size = trainer.global_batch_size * trainer.recipe.critic_steps
-    images = rng.integers(0, 256, (size * count, *data.IMAGE_SHAPE), dtype=np.uint8)
-    labels = rng.integers(0, data.NUM_CLASSES, size * count).astype(np.int32)
+    images = rng.integers(0, 256, (size * count, *MNIST_SHAPE), dtype=np.uint8)
+    labels = rng.integers(0, MNIST_CLASSES, size * count).astype(np.int32)
     return iter(data.training_dataset(images, labels, size, seed, step_inputs=trainer.step_inputs))
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from cgan import data, evaluation
-from cgan.data import load_arrays
+from cgan.config import DataSource
 from cgan.errors import CganError
 
 
@@ -200,13 +200,17 @@ def test_confusion_matrix_png_is_written(tmp_path):
 def test_recipe_hash_keys_the_cache_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("CGAN_CACHE_DIR", str(tmp_path))
     folder = evaluation.judge_folder()
-    assert folder == os.path.join(str(tmp_path), f"judge-{evaluation.recipe_hash()}")
+    assert folder == os.path.join(str(tmp_path), f"judge-{evaluation.recipe_hash()}")  # MNIST's keeps its name
+    cifar = evaluation.judge_folder(DataSource("cifar10", image_size=64))
+    assert cifar == os.path.join(str(tmp_path), f"judge-cifar10-64-{evaluation.recipe_hash(source=DataSource('cifar10', 64))}")
+    assert len({folder, cifar, evaluation.judge_folder(DataSource(image_size=32)),
+                evaluation.judge_folder(DataSource("folder:/a/pets")), evaluation.judge_folder(DataSource("folder:/b/pets"))}) == 5
     changed = dict(evaluation.JUDGE_RECIPE, epochs=evaluation.JUDGE_RECIPE["epochs"] + 1)
     assert evaluation.recipe_hash(changed) != evaluation.recipe_hash()
 
 
 def test_a_corrupt_cached_judge_is_a_clear_error(tmp_path):
-    folder = evaluation.judge_folder(str(tmp_path))
+    folder = evaluation.judge_folder(cache_dir=str(tmp_path))
     os.makedirs(folder)
     with open(os.path.join(folder, "judge.keras"), "wb") as handle:
         handle.write(b"not a zip file")
@@ -220,9 +224,9 @@ def test_a_corrupt_cached_judge_is_a_clear_error(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def judge(mnist_dir, data_dir):
+def judge(mnist_source):
     """The cached judge; a cold cache trains it first (about 2.5 CPU-minutes on 2 cores)."""
-    return evaluation.load_judge(mnist_dir, data_dir, verbose=0)
+    return evaluation.load_judge(mnist_source, verbose=0)
 
 
 def test_judge_accuracy_and_real_floor(judge):
@@ -241,8 +245,8 @@ def test_judge_accuracy_and_real_floor(judge):
     assert evaluation.real_floor(judge) == floor  # second call reads floor.json
 
 
-def test_a_generator_that_draws_only_ones_scores_badly(judge, mnist_dir, data_dir):
-    ones, _ = load_arrays("test", mnist_dir, data_dir, digit=1)
+def test_a_generator_that_draws_only_ones_scores_badly(judge, mnist_source):
+    ones, _ = data.load_arrays("test", mnist_source, digit=1)
     result = evaluation.score(judge, ones[:, :, :, 0])  # (N, 28, 28) works too
     assert result["digits_below_5_percent"] == 9
     assert result["coverage"][1] > 0.98

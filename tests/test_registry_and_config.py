@@ -6,7 +6,7 @@ import pytest
 
 import cgan  # noqa: F401  (registers the architectures)
 from cgan import registry
-from cgan.config import Config
+from cgan.config import Config, DataSource
 from cgan.errors import CganError
 
 
@@ -30,8 +30,11 @@ def test_unknown_architecture_lists_the_known_ones():
     "fields, message",
     [
         (dict(arch="nope"), "unknown architecture"),
-        (dict(digit=10), "--digit must be between 0 and 9"),
-        (dict(digit=-1), "--digit must be between 0 and 9"),
+        (dict(digit=-1), "--digit must be a label of the dataset, 0 or more"),  # above 9: cgan.data checks
+        (dict(image_size=30), "--image_size must be a multiple of 4 from 16 to 256, got 30"),
+        (dict(image_size=512), "--image_size must be a multiple of 4"),
+        (dict(dataset="cifar10", mnist_dir="/m"), "--mnist_dir is for --dataset=mnist; give cifar10's files with --manual_dir"),
+        (dict(dataset="folder:/x", manual_dir="/m"), "--manual_dir is for tensorflow-datasets"),
         (dict(epochs=0), "--epochs must be positive"),
         (dict(steps=-5), "--steps must be positive"),
         (dict(batch_size=0), "--batch_size must be positive"),
@@ -83,8 +86,17 @@ def test_run_dir_is_shared_by_digits_only_for_conditional_models():
 
 def test_mnist_dir_falls_back_to_the_environment(monkeypatch):
     monkeypatch.setenv("CGAN_MNIST_DIR", "/from/env")
-    assert Config().resolved_mnist_dir == "/from/env"
-    assert Config(mnist_dir="/from/flag").resolved_mnist_dir == "/from/flag"
+    assert Config().resolved_manual_dir == "/from/env"
+    assert Config(mnist_dir="/from/flag").resolved_manual_dir == "/from/flag"
+    assert Config(dataset="kmnist").resolved_manual_dir is None  # the MNIST files are no other dataset's
+    assert Config(dataset="kmnist", manual_dir="/k").data_source == DataSource("kmnist", None, "/k", None)
+
+
+def test_other_datasets_and_sizes_get_their_own_run_folders():
+    assert Config(arch="cgan", dataset="fashion_mnist").run_dir == os.path.join("runs", "fashion_mnist", "cgan")
+    assert Config(arch="cgan", image_size=32).run_dir == os.path.join("runs", "mnist-32", "cgan")
+    assert Config(arch="dense", digit=3, dataset="folder:/data/pets/").run_dir == os.path.join("runs", "pets", "dense-digit3")
+    assert DataSource("folder:/data/pets").folder == "/data/pets" and DataSource("cifar10").folder is None
 
 
 def test_a_budget_replaces_epochs_in_train_and_compare_mode():

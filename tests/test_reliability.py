@@ -84,11 +84,11 @@ def state(folder):
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, mnist_dir, data_dir):
+def runs(tmp_path_factory, mnist_dir, data_dir, mnist_source):
     """Two uninterrupted deterministic runs of 40 steps, and a third one stopped by Ctrl-C after
     its checkpoint at step 10, run again and killed with SIGKILL after its next checkpoint, and
     run again to the end."""
-    data.load_arrays("train", mnist_dir, data_dir)  # MNIST prepared once, before processes share it
+    data.load_arrays("train", mnist_source)  # MNIST prepared once, before processes share it
     root = tmp_path_factory.mktemp("reliability")
     out = types.SimpleNamespace(first=root / "first", second=root / "second", resumed=root / "resumed")
     args = lambda folder: train_args(folder, mnist_dir, data_dir)  # noqa: E731

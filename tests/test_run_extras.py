@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cgan import data, history, registry, run_lib
+from cgan import history, registry, run_lib
 from cgan.config import Config
 from cgan.errors import CganError
 from cgan.plotting import save_gif, save_grid
@@ -110,7 +110,7 @@ def test_ema_on_any_architecture_exports_and_scores_the_raw_generator_too(timed_
     assert metrics["num_images"] == metrics["raw"]["num_images"] == 200
     assert metrics["fid"] != metrics["raw"]["fid"] and "coverage" in metrics["raw"]
     header = run_lib.metrics_table(metrics).splitlines()[0].split()
-    assert header == ["metric", "EMA", "G", "raw", "G", "real", "digits"]
+    assert header == ["metric", "EMA", "G", "raw", "G", "real", "images"]
 
 
 def test_a_run_without_ema_has_no_raw_generator(tmp_path):
@@ -188,7 +188,7 @@ def test_an_interpolation_walks_the_same_path_for_every_digit_asked():
 )
 def test_drawings_are_written_as_grids_of_ten_columns(tmp_path, arch, fields, name, rows):
     config = Config(arch=arch, output_dir=str(tmp_path), **fields)
-    generator, _ = registry.get(arch).build(data.IMAGE_SHAPE, config.latent_dim, data.NUM_CLASSES)
+    generator, _ = registry.get(arch).build((28, 28, 1), config.latent_dim, 10)
     path = run_lib.draw_requested(config, generator, run_lib.RunFiles(config.run_dir))
     assert path == os.path.join(str(tmp_path), name)
     assert matplotlib.image.imread(path).shape[:2] == (2 * (rows * TILE + 2), 2 * (10 * TILE + 2))

@@ -104,9 +104,9 @@ def test_a_run_folder_of_another_architecture_is_not_touched(config, first_run):
         run_lib.train(dataclasses.replace(config, arch="dcgan"))
 
 
-def test_digit_filter_keeps_only_that_digit(mnist_dir, data_dir):
-    images, labels = data.load_arrays("train", mnist_dir, data_dir, digit=3)
-    _, all_labels = data.load_arrays("train", mnist_dir, data_dir)
+def test_digit_filter_keeps_only_that_digit(mnist_source):
+    images, labels = data.load_arrays("train", mnist_source, digit=3)
+    _, all_labels = data.load_arrays("train", mnist_source)
     assert set(labels.tolist()) == {3}
     assert len(images) == len(labels) == int((all_labels == 3).sum()) > 5000
     assert images.dtype == np.uint8 and images.shape[1:] == (28, 28, 1)
@@ -124,7 +124,7 @@ def test_evaluate_scores_the_run_beside_the_real_floor(config, first_run):
     assert stored["floor"]["accuracy"] >= 0.99 and stored["floor"]["fid"] < stored["fid"]
     assert 1.0 <= stored["inception_score"] <= 10.0
     assert np.array(stored["confusion_matrix"]).sum() == 1000
-    assert "real digits" in run_lib.metrics_table(metrics)
+    assert "real images" in run_lib.metrics_table(metrics)
 
 
 def test_evaluate_scores_an_exported_file(config, first_run, tmp_path):

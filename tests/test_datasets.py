@@ -1,0 +1,135 @@
+"""Data beyond MNIST as stored: a folder of images (one sub-folder per class), resizing, colour
+images end to end (train, grid, judge, scores), and a short real MNIST run at 32 x 32."""
+
+import json
+import os
+
+import matplotlib.image
+import numpy as np
+import pytest
+from PIL import Image
+
+from cgan import data, run_lib
+from cgan.config import Config, DataSource
+from cgan.errors import CganError
+from conftest import run_in_process
+
+COLOURS = {"blue": (20, 40, 220), "green": (30, 200, 60), "red": (230, 30, 30), "yellow": (240, 220, 40)}
+PER_CLASS = 40  # every 10th is held out: 36 train and 4 test images a class
+SIDE = 16
+
+
+def _write_images(folder, name, count, make):
+    """count PNGs folder/name/00.png ... made by make(index) -> uint8 array."""
+    os.makedirs(os.path.join(folder, name))
+    for index in range(count):
+        Image.fromarray(make(index)).save(os.path.join(folder, name, f"{index:02d}.png"))
+
+
+@pytest.fixture(scope="module")
+def colour_folder(tmp_path_factory):
+    """Four classes of 16 x 16 RGB images: a flat colour each, with a little noise per image."""
+    folder = str(tmp_path_factory.mktemp("colours"))
+    rng = np.random.default_rng(0)
+    for name, colour in COLOURS.items():
+        _write_images(folder, name, PER_CLASS, lambda index: np.clip(
+            np.array(colour) + rng.integers(-15, 16, (SIDE, SIDE, 3)), 0, 255).astype(np.uint8))
+    return folder
+
+
+def test_a_folder_is_read_as_a_dataset_with_a_held_out_split(colour_folder):
+    source = DataSource(f"folder:{colour_folder}")
+    spec = data.spec(source)
+    assert spec.image_shape == (SIDE, SIDE, 3)
+    assert spec.class_names == ("blue", "green", "red", "yellow")  # sub-folders in name order are labels 0..3
+    train_images, train_labels = data.load_arrays("train", source)
+    test_images, test_labels = data.load_arrays("test", source)
+    assert train_images.shape == (4 * 36, SIDE, SIDE, 3) and train_images.dtype == np.uint8
+    assert np.bincount(train_labels).tolist() == [36] * 4 and np.bincount(test_labels).tolist() == [4] * 4
+    # PNG is lossless: the first test image is file 09 of the first class, pixel for pixel
+    expected = np.asarray(Image.open(os.path.join(colour_folder, "blue", "09.png")))
+    np.testing.assert_array_equal(test_images[0], expected)
+    red = train_images[train_labels == 2].reshape(-1, 3).mean(axis=0)
+    np.testing.assert_allclose(red, COLOURS["red"], atol=2)
+    assert data.label_shares(source).tolist() == [0.25] * 4
+
+
+def test_image_size_resizes_and_keeps_the_colours(colour_folder):
+    images, labels = data.load_arrays("train", DataSource(f"folder:{colour_folder}", image_size=32))
+    assert images.shape == (4 * 36, 32, 32, 3)
+    np.testing.assert_allclose(images[labels == 1].reshape(-1, 3).mean(axis=0), COLOURS["green"], atol=2)
+
+
+def test_gray_images_of_two_sizes_need_image_size(tmp_path):
+    _write_images(tmp_path, "a", 10, lambda index: np.full((16, 16), 50, np.uint8))
+    _write_images(tmp_path, "b", 10, lambda index: np.full((20, 20), 200, np.uint8))
+    with pytest.raises(CganError, match="2 sizes .* give --image_size"):
+        data.load_arrays("train", DataSource(f"folder:{tmp_path}"))
+    images, labels = data.load_arrays("train", DataSource(f"folder:{tmp_path}", image_size=16))
+    assert images.shape == (18, 16, 16, 1)  # gray stays one channel
+    assert images[labels == 1].min() == images[labels == 1].max() == 200  # a flat image stays flat
+
+
+@pytest.mark.parametrize("layout, message", [
+    ("nothing", "not a readable folder"),
+    ("one_class", "found 1 class folders"),
+    ("empty_class", "class folders without images: empty"),
+])
+def test_a_folder_that_is_not_a_dataset_is_refused(tmp_path, layout, message):
+    if layout != "nothing":
+        _write_images(tmp_path, "full", 3, lambda index: np.zeros((8, 8), np.uint8))
+    if layout == "empty_class":
+        os.makedirs(tmp_path / "empty")
+    with pytest.raises(CganError, match=message):
+        data.spec(DataSource(f"folder:{tmp_path / 'missing' if layout == 'nothing' else tmp_path}"))
+
+
+def test_a_label_the_dataset_does_not_have_is_refused(colour_folder):
+    data.check_label(DataSource(f"folder:{colour_folder}"), 3)
+    with pytest.raises(CganError, match="--digit must be a label of folder:.*, 0 to 3, got 4"):
+        data.check_label(DataSource(f"folder:{colour_folder}"), 4)
+
+
+def test_a_colour_folder_trains_draws_and_is_scored(colour_folder, tmp_path, capfd, monkeypatch):
+    monkeypatch.setenv("CGAN_CACHE_DIR", str(tmp_path / "cache"))  # this folder's judge is trained here
+    out = tmp_path / "run"
+    common = [f"--dataset=folder:{colour_folder}", "--arch=cgan", f"--output_dir={out}"]
+    trained = run_in_process(capfd, *common, "--steps=40", "--batch_size=16", "--log_every=10")
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    grid = matplotlib.image.imread(out / "digits.png")[..., :3]
+    mosaic = (2 * (4 * (SIDE + 2) + 2), 2 * (25 * (SIDE + 2) + 2))  # 4 classes x 25 columns of 16 + 2 px, doubled
+    assert abs(grid.shape[0] - mosaic[0] - 10) <= 1  # and a 0.05-inch frame above and below
+    assert grid.shape[1] - mosaic[1] > 40  # the rows are labelled with the class names on the left
+    assert np.abs(grid[..., 0] - grid[..., 2]).max() > 0.1  # colour, not gray
+
+    scored = run_in_process(capfd, *common, "--mode=evaluate", "--eval_samples=64")
+    assert scored.returncode == 0, scored.stderr[-2000:]
+    assert "accurate on the folder:" in scored.stdout
+    with open(out / "metrics.json") as f:
+        metrics = json.load(f)
+    assert metrics["judge_accuracy"] == 1.0  # four flat colours: a judge that misses one is broken
+    assert metrics["floor"]["accuracy"] == 1.0 and metrics["floor"]["num_images"] == 16
+    assert np.asarray(metrics["confusion_matrix"]).shape == (4, 4)
+    assert sum(map(sum, metrics["confusion_matrix"])) == 64 and 0.0 <= metrics["accuracy"] <= 1.0
+    assert metrics["fid"] >= 0 and 1.0 <= metrics["inception_score"] <= 4.0
+    assert os.listdir(tmp_path / "cache")[0].startswith(f"judge-{os.path.basename(colour_folder)}-")
+
+
+def test_a_short_mnist_run_at_32_pixels(tmp_path, mnist_dir, data_dir):
+    config = Config(arch="cgan", image_size=32, steps=60, batch_size=32, log_every=20, output_dir=str(tmp_path),
+                    mnist_dir=mnist_dir, data_dir=data_dir)
+    images, labels = data.load_arrays("test", config.data_source)
+    original, original_labels = data.load_arrays("test", Config(mnist_dir=mnist_dir, data_dir=data_dir).data_source)
+    assert images.shape == (10_000, 32, 32, 1)
+    np.testing.assert_array_equal(labels, original_labels)
+    assert abs(images.mean() - original.mean()) < 0.01 * original.mean()  # resizing keeps the mean brightness
+
+    path = run_lib.train(config)
+    assert path == os.path.join(str(tmp_path), "digits.png")
+    assert matplotlib.image.imread(path).shape[:2] == (2 * (10 * 34 + 2),) * 2  # 10 x 10 tiles of 32 + 2 px
+    generator = run_lib.load_generator(config)
+    assert generator.output_shape == (None, 32, 32, 1)
+    with open(os.path.join(str(tmp_path), "run.json")) as f:
+        assert json.load(f)["image_size"] == 32
+    with pytest.raises(CganError, match="image_size=32, not None"):  # a 28-pixel run cannot reuse it
+        run_lib.generate(Config(arch="cgan", output_dir=str(tmp_path), mnist_dir=mnist_dir, data_dir=data_dir))
