@@ -94,7 +94,7 @@ def test_a_colour_folder_trains_draws_and_is_scored(colour_folder, tmp_path, cap
     monkeypatch.setenv("CGAN_CACHE_DIR", str(tmp_path / "cache"))  # this folder's judge is trained here
     out = tmp_path / "run"
     common = [f"--dataset=folder:{colour_folder}", "--arch=cgan", f"--output_dir={out}"]
-    trained = run_in_process(capfd, *common, "--steps=40", "--batch_size=16", "--log_every=10")
+    trained = run_in_process(capfd, *common, "--steps=400", "--batch_size=16", "--log_every=100")  # ~15 s
     assert trained.returncode == 0, trained.stderr[-2000:]
     grid = matplotlib.image.imread(out / "digits.png")[..., :3]
     mosaic = (2 * (4 * (SIDE + 2) + 2), 2 * (25 * (SIDE + 2) + 2))  # 4 classes x 25 columns of 16 + 2 px, doubled
@@ -110,7 +110,8 @@ def test_a_colour_folder_trains_draws_and_is_scored(colour_folder, tmp_path, cap
     assert metrics["judge_accuracy"] == 1.0  # four flat colours: a judge that misses one is broken
     assert metrics["floor"]["accuracy"] == 1.0 and metrics["floor"]["num_images"] == 16
     assert np.asarray(metrics["confusion_matrix"]).shape == (4, 4)
-    assert sum(map(sum, metrics["confusion_matrix"])) == 64 and 0.0 <= metrics["accuracy"] <= 1.0
+    assert sum(map(sum, metrics["confusion_matrix"])) == 64
+    assert metrics["accuracy"] >= 0.95  # 400 steps learn four colours (measured 100%)
     assert metrics["fid"] >= 0 and 1.0 <= metrics["inception_score"] <= 4.0
     assert os.listdir(tmp_path / "cache")[0].startswith(f"judge-{os.path.basename(colour_folder)}-")
 
