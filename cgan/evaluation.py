@@ -56,9 +56,9 @@ JUDGE_RECIPE = dict(
 # Below these the judge itself would blur per-class accuracy. Other datasets have no bar (the
 # same small network reaches about 91% on Fashion-MNIST): their tables show the judge's accuracy.
 MIN_JUDGE_ACCURACY = {"mnist": 0.993}
-# A small dataset (a folder of a few hundred images) trains its judge for more epochs, up to this
-# many steps: a few steps would leave batch norm's moving statistics at their initial values.
-# (MNIST's 4 epochs are 1,876 steps, so its judge is unchanged.)
+# A small dataset (a folder of a few hundred images) trains its judge for at least this many steps:
+# a few steps would leave batch norm's moving statistics at their initial values. (MNIST's 4
+# epochs are 1,876 steps, so its judge is unchanged.)
 MIN_JUDGE_STEPS = 500
 PREDICT_BATCH = 500  # big enough to amortize per-batch overhead, small enough for any RAM
 PR_NEIGHBOURS = 3  # k of the k-NN manifolds, as in Kynkaenniemi et al. 2019
@@ -405,17 +405,19 @@ def _train_judge(source, verbose):
     """Train the judge on the dataset's training split; return (model, seconds). Reseeds the global RNGs."""
     recipe = JUDGE_RECIPE
     images, labels = data.load_arrays("train", source)
+    # A small set is repeated (each copy shifted anew) so its epochs take MIN_JUDGE_STEPS steps; MNIST is not.
+    repeats = -(-MIN_JUDGE_STEPS * recipe["batch_size"] // (recipe["epochs"] * len(images)))
+    images, labels = np.tile(images, (repeats, 1, 1, 1)), np.tile(labels, repeats)
     keras.utils.set_random_seed(recipe["seed"])
     model = build_judge_model(images.shape[1:], data.spec(source).num_classes, recipe)
-    batches = -(-len(images) // recipe["batch_size"])
-    epochs = max(recipe["epochs"], -(-MIN_JUDGE_STEPS // batches))
+    steps = recipe["epochs"] * -(-len(images) // recipe["batch_size"])
     schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, epochs * batches, warmup_target=recipe["peak_learning_rate"], warmup_steps=epochs * batches // 10
+        0.0, steps, warmup_target=recipe["peak_learning_rate"], warmup_steps=steps // 10
     )
     model.compile(keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.time()
-    model.fit(_as_pixels(images, images.shape[1:]), labels, batch_size=recipe["batch_size"], epochs=epochs,
-              verbose=verbose)
+    model.fit(_as_pixels(images, images.shape[1:]), labels, batch_size=recipe["batch_size"],
+              epochs=recipe["epochs"], verbose=verbose)
     return model, time.time() - start
 
 
