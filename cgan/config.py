@@ -36,6 +36,17 @@ class DataSource:
         """PATH of --dataset=folder:PATH, else None."""
         return self.dataset[len(FOLDER_PREFIX):] if self.dataset.startswith(FOLDER_PREFIX) else None
 
+    @property
+    def plain_mnist(self) -> bool:
+        """MNIST as stored: the dataset whose run and judge folders carry no dataset name."""
+        return self.dataset == "mnist" and self.image_size is None
+
+    @property
+    def label(self) -> str:
+        """A short name for folders: the dataset (a folder dataset by its folder's name), -<size> when resized."""
+        name = os.path.basename(os.path.normpath(self.folder)) if self.folder else self.dataset
+        return name + ("" if self.image_size is None else f"-{self.image_size}")
+
 
 @dataclasses.dataclass(frozen=True)
 class Config:
@@ -238,11 +249,8 @@ class Config:
     @property
     def runs_root(self) -> str:
         """runs for MNIST as stored; runs/<dataset>[-<size>] (a folder dataset by its folder's name) otherwise."""
-        if self.dataset == "mnist" and self.image_size is None:
-            return "runs"
         source = self.data_source
-        name = os.path.basename(os.path.normpath(source.folder)) if source.folder else self.dataset
-        return os.path.join("runs", name + ("" if self.image_size is None else f"-{self.image_size}"))
+        return "runs" if source.plain_mnist else os.path.join("runs", source.label)
 
     @property
     def resolved_manual_dir(self) -> Optional[str]:

@@ -279,22 +279,20 @@ def save_confusion_matrix_png(matrix, path, class_names=None, title="requested l
 
 
 def recipe_hash(recipe=JUDGE_RECIPE, source=DataSource()):
-    """First 12 hex digits of sha256 of the recipe and the dataset as sorted JSON: the judge's cache key."""
-    dataset = dict(dataset=source.dataset, image_size=source.image_size)
-    if source.folder:  # the same folder name elsewhere is other data
-        dataset["dataset"] = FOLDER_PREFIX + os.path.abspath(source.folder)
-    key = dict(recipe, **dataset) if dataset != dict(dataset="mnist", image_size=None) else recipe
+    """First 12 hex digits of sha256 of the recipe and the dataset (none for MNIST as stored) as
+    sorted JSON: the judge's cache key."""
+    key = recipe
+    if not source.plain_mnist:  # a folder by its absolute path: the same folder name elsewhere is other data
+        dataset = FOLDER_PREFIX + os.path.abspath(source.folder) if source.folder else source.dataset
+        key = dict(recipe, dataset=dataset, image_size=source.image_size)
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def judge_folder(source=DataSource(), cache_dir=None):
     """The judge's cache folder: <cache_dir or $CGAN_CACHE_DIR or ~/.cache/cgan>/judge-<hash>, with
-    the dataset's name (and size) before the hash for any dataset but MNIST as stored."""
+    the dataset's label (and size) before the hash for any dataset but MNIST as stored."""
     root = cache_dir or os.environ.get("CGAN_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "cgan")
-    name = "judge"
-    if recipe_hash(JUDGE_RECIPE, source) != recipe_hash():
-        label = os.path.basename(os.path.normpath(source.folder)) if source.folder else source.dataset
-        name += "-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", label) + (f"-{source.image_size}" if source.image_size else "")
+    name = "judge" if source.plain_mnist else "judge-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", source.label)
     return os.path.join(root, f"{name}-{recipe_hash(JUDGE_RECIPE, source)}")
 
 
