@@ -4,7 +4,7 @@ with the MNIST judge after every epoch and at the end, and prints images seen, w
 FID, IS, precision, recall and conditional accuracy, each beside the real-data floor.
 
     python experiments/benchmark_quality.py [--output_dir=/tmp/bench] [--budgets=300,900]
-    python experiments/benchmark_quality.py --budgets=150 --mixed_precision=bfloat16   # a faster setting
+    python experiments/benchmark_quality.py --budgets=120 --mixed_precision=bfloat16 --batch_size=128   # faster
 
 Wall seconds count training only (scoring time is excluded). Run it on an otherwise idle
 machine: other programs slow the training and so lower the quality a budget buys. The
@@ -13,6 +13,7 @@ the floor (its target for 5 minutes of training); accuracy >= 99.5%, FID <= 2x t
 precision and recall >= 0.85 (its target for 15 minutes).
 """
 
+import dataclasses
 import os
 import sys
 import tempfile
@@ -28,6 +29,8 @@ flags.DEFINE_string("output_dir", None, "Folder for one run per budget (default:
 flags.DEFINE_list("budgets", ["300", "900"], "Training budgets in wall seconds, one run each.")
 flags.DEFINE_string("arch", "cgan", "Architecture to measure.")
 flags.DEFINE_string("mixed_precision", "off", "Passed to the runs: off, bfloat16 or float16.")
+flags.DEFINE_integer("batch_size", Config.batch_size, "Passed to the runs.")
+flags.DEFINE_float("learning_rate", None, "Passed to the runs (default: the architecture's).")
 FLAGS = flags.FLAGS
 
 LINES = (  # (what, test on a score row given the floor)
@@ -38,6 +41,13 @@ LINES = (  # (what, test on a score row given the floor)
      and r["precision"] >= 0.85 and r["recall"] >= 0.85),
 )
 COLUMNS = ("epoch", "images_seen", "seconds", "fid", "inception_score", "precision", "recall", "accuracy")
+
+
+def run_name(config):
+    """Folder and table name of one run: the architecture, the budget and every setting that is not the default."""
+    changed = [f"{name}={getattr(config, name)}" for name in ("mixed_precision", "batch_size", "learning_rate")
+               if getattr(config, name) != getattr(Config, name)]
+    return "-".join([config.arch, f"{config.budget_seconds:.0f}s", *changed])
 
 
 def scored_rows(run_dir):
@@ -64,14 +74,14 @@ def main(argv):
     floor = None
     verdicts = []
     for budget in map(float, FLAGS.budgets):
-        name = f"{FLAGS.arch}-{budget:.0f}s" + ("" if FLAGS.mixed_precision == "off" else f"-{FLAGS.mixed_precision}")
-        config = Config(arch=FLAGS.arch, output_dir=os.path.join(output_dir, name), eval_every=1,
-                        budget_seconds=budget, mixed_precision=FLAGS.mixed_precision)
+        config = Config(arch=FLAGS.arch, eval_every=1, budget_seconds=budget, mixed_precision=FLAGS.mixed_precision,
+                        batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate)
+        name = run_name(config)
+        config = dataclasses.replace(config, output_dir=os.path.join(output_dir, name))
         floor = floor or evaluation.real_floor(run_lib.judge_for(config))
         run_lib.train(config)
         rows = scored_rows(config.output_dir)
-        print_table(f"{name}: default settings, mixed precision {FLAGS.mixed_precision}, {budget:.0f} s of "
-                    f"training, {config.eval_samples} samples scored per epoch", rows, floor)
+        print_table(f"{name}: {budget:.0f} s of training, {config.eval_samples} samples scored per epoch", rows, floor)
         for line, reached in LINES:
             first = next((r for r in rows if reached(r, floor)), None)
             when = "never crossed" if first is None else (
