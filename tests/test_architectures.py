@@ -22,6 +22,11 @@ def _build(name, shape=MNIST):
     return registry.get(name).build(shape, LATENT, CLASSES)
 
 
+def _sizes(model, attribute):
+    """The `filters` or `units` of a model's layers that have them, in order."""
+    return [getattr(layer, attribute) for layer in model.layers if hasattr(layer, attribute)]
+
+
 def _inputs(batch=BATCH, seed=0):
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((batch, LATENT)).astype(np.float32)
@@ -34,6 +39,14 @@ def test_generators_double_their_seed_map_until_it_is_at_most_8_pixels():
     assert blocks.upsamplings((28, 64, 1)) == 2  # 28 is 4 x 7: two doublings is all it allows
     assert blocks.stage_widths(MNIST) == (128, 64)
     assert blocks.stage_widths((64, 64, 3)) == (256, 128, 64)
+
+
+def test_cgan_fast_is_cgan_with_the_same_recipe_at_three_quarters_of_its_widths():
+    assert registry.get("cgan_fast").recipe == registry.get("cgan").recipe
+    (fast_g, fast_d), (g, d) = _build("cgan_fast"), _build("cgan")
+    assert _sizes(g, "filters") == [64, 64, 1] and _sizes(fast_g, "filters") == [48, 48, 1]
+    assert _sizes(g, "units") == [7 * 7 * 128] and _sizes(fast_g, "units") == [7 * 7 * 96]  # the seed map
+    assert _sizes(d, "filters") == [64, 128, 128] and _sizes(fast_d, "filters") == [48, 96, 96]
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda shape: "x".join(map(str, shape)))

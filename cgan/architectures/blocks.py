@@ -111,11 +111,11 @@ def projection_logits(features, labels, num_classes):
     return layers.Add(dtype="float32")([unconditional, projection])
 
 
-def label_conditioned_generator(image_shape, latent_dim, num_classes, kernel_size=3, name="generator"):
+def label_conditioned_generator(image_shape, latent_dim, num_classes, kernel_size=3, narrowest=64, name="generator"):
     """[z, label] -> image: a label embedding beside z, a dense seed map of widths[0] filters
-    (widths = stage_widths), one transposed convolution (x2) per further width, one at the same
-    size, a last one to the image."""
-    widths = stage_widths(image_shape)
+    (widths = stage_widths(image_shape, narrowest)), one transposed convolution (x2) per further
+    width, one at the same size, a last one to the image."""
+    widths = stage_widths(image_shape, narrowest)
     z, labels = generator_inputs(latent_dim)
     x = with_label_embedding(z, labels, num_classes, dim=32)  # 32 numbers are plenty for 10 labels
     x = seed_grid(x, image_shape, widths[0])
@@ -125,7 +125,7 @@ def label_conditioned_generator(image_shape, latent_dim, num_classes, kernel_siz
     return keras.Model([z, labels], to_image(x, image_shape[-1], kernel_size), name=name)
 
 
-def conv_features(image_shape, kernel_size=3):
+def conv_features(image_shape, kernel_size=3, narrowest=64):
     """(images input, labels input, flat features): strided convolutions (stage_widths in
     reverse: (64, 128) for MNIST) and one more at the smallest size, no normalization.
 
@@ -133,7 +133,7 @@ def conv_features(image_shape, kernel_size=3):
     on a CPU but cut the images needed for a given FID about 3x (FID 1.4 after 60,000 images
     instead of 180,000); the generator's alone, without the discriminator's, collapsed modes.
     """
-    widths = stage_widths(image_shape)[::-1]
+    widths = stage_widths(image_shape, narrowest)[::-1]
     images, labels = discriminator_inputs(image_shape)
     x = images
     for filters in widths:
