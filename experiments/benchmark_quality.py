@@ -4,7 +4,7 @@ with the MNIST judge after every epoch and at the end, and prints images seen, w
 FID, IS, precision, recall and conditional accuracy, each beside the real-data floor.
 
     python experiments/benchmark_quality.py [--output_dir=/tmp/bench] [--budgets=300,900]
-    python experiments/benchmark_quality.py --budgets=120 --mixed_precision=bfloat16 --batch_size=128   # faster
+    python experiments/benchmark_quality.py --arch=cgan_fast --budgets=110 --mixed_precision=bfloat16   # README's fast configuration
 
 Wall seconds count training only (scoring time is excluded). Run it on an otherwise idle
 machine: other programs slow the training and so lower the quality a budget buys. The

@@ -126,8 +126,8 @@ def label_conditioned_generator(image_shape, latent_dim, num_classes, kernel_siz
 
 
 def conv_features(image_shape, kernel_size=3, narrowest=64):
-    """(images input, labels input, flat features): strided convolutions (stage_widths in
-    reverse: (64, 128) for MNIST) and one more at the smallest size, no normalization.
+    """(images input, labels input, flat features): strided convolutions (stage_widths(image_shape,
+    narrowest) in reverse: (64, 128) for MNIST) and one more at the smallest size, no normalization.
 
     The extra stride-1 layer here and in label_conditioned_generator halve the images per second
     on a CPU but cut the images needed for a given FID about 3x (FID 1.4 after 60,000 images
