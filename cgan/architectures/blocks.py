@@ -10,6 +10,7 @@ from keras import layers
 
 LEAK = 0.2  # LeakyReLU slope of Radford et al. 2015, used by every discriminator here
 SEED_SIDE = 8  # generators start from a map of at most 8 x 8 (7 x 7 for MNIST), as DCGAN does
+NARROWEST = 64  # filters of a generator's last stage (a discriminator's first): DCGAN's at 28 x 28
 # Replicas normalize with the statistics of the global batch, so training on several devices
 # matches one device; on one CPU it costs nothing measurable (experiments/benchmark.py).
 SYNCHRONIZED_BATCH_NORM = True
@@ -59,7 +60,7 @@ def upsamplings(image_shape):
     return count
 
 
-def stage_widths(image_shape, narrowest=64):
+def stage_widths(image_shape, narrowest=NARROWEST):
     """Filters of a generator's stages, widest first, one per doubling: `narrowest` at the last
     stage and twice as many at each one before it ((128, 64) for MNIST). A discriminator uses
     them in reverse."""
@@ -111,7 +112,9 @@ def projection_logits(features, labels, num_classes):
     return layers.Add(dtype="float32")([unconditional, projection])
 
 
-def label_conditioned_generator(image_shape, latent_dim, num_classes, kernel_size=3, narrowest=64, name="generator"):
+def label_conditioned_generator(
+    image_shape, latent_dim, num_classes, kernel_size=3, narrowest=NARROWEST, name="generator"
+):
     """[z, label] -> image: a label embedding beside z, a dense seed map of widths[0] filters
     (widths = stage_widths(image_shape, narrowest)), one transposed convolution (x2) per further
     width, one at the same size, a last one to the image."""
@@ -125,7 +128,7 @@ def label_conditioned_generator(image_shape, latent_dim, num_classes, kernel_siz
     return keras.Model([z, labels], to_image(x, image_shape[-1], kernel_size), name=name)
 
 
-def conv_features(image_shape, kernel_size=3, narrowest=64):
+def conv_features(image_shape, kernel_size=3, narrowest=NARROWEST):
     """(images input, labels input, flat features): strided convolutions (stage_widths(image_shape,
     narrowest) in reverse: (64, 128) for MNIST) and one more at the smallest size, no normalization.
 

@@ -17,7 +17,7 @@ from cgan.registry import register
     learning_rate_decay="linear",  # FID 0.73 instead of 1.05 after 200,000 images
     beta_1=0.0,  # as for hinge GANs in Zhang et al. 2019 (SAGAN): FID 0.60 instead of 0.73 after 200,000 images
 )
-def build(image_shape, latent_dim, num_classes, narrowest=64, name="cgan"):
+def build(image_shape, latent_dim, num_classes, narrowest=blocks.NARROWEST, name="cgan"):
     """Generator on [z, embed(label)]; strided-conv discriminator with projection and class logits.
     `narrowest`: filters of the generator's last stage and the discriminator's first (blocks.stage_widths)."""
     generator = blocks.label_conditioned_generator(
