@@ -65,6 +65,7 @@ class Config:
     latent_dim: int = 64  # plenty for ten digit classes; 100 (DCGAN) buys nothing on MNIST
     learning_rate: Optional[float] = None
     learning_rate_decay: Optional[str] = None  # "constant" or "linear" (to zero at the end of the budget)
+    beta_1: Optional[float] = None  # Adam's first-moment decay
     loss: Optional[str] = None
     critic_steps: Optional[int] = None
     gradient_penalty: Optional[float] = None
@@ -120,6 +121,8 @@ class Config:
             raise CganError(f"--seed must be in [0, 2**32) (numpy's seed range), got {self.seed}")
         if self.learning_rate is not None and not 0 < self.learning_rate < float("inf"):
             raise CganError(f"--learning_rate must be positive, got {self.learning_rate}")
+        if self.beta_1 is not None and not 0 <= self.beta_1 < 1:
+            raise CganError(f"--beta_1 must be in [0, 1), got {self.beta_1}")
         if self.ema is not None and not 0 <= self.ema < 1:
             raise CganError(f"--ema must be in [0, 1), got {self.ema}")
         if self.gradient_penalty is not None and self.gradient_penalty < 0:
@@ -203,7 +206,7 @@ class Config:
         """The architecture's training recipe with this config's overrides applied."""
         overrides = {
             name: getattr(self, name)
-            for name in ("learning_rate", "learning_rate_decay", "loss", "critic_steps", "gradient_penalty", "ema")
+            for name in ("learning_rate", "learning_rate_decay", "beta_1", "loss", "critic_steps", "gradient_penalty", "ema")
             if getattr(self, name) is not None
         }
         return dataclasses.replace(registry.get(self.arch).recipe, **overrides)

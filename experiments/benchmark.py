@@ -49,7 +49,8 @@ SWITCHES = {
     "2 replicas": ({"strategy": "mirrored"}, True),
     "BN per replica": ({}, False),
 }
-TUTORIAL = Config(arch="dcgan", batch_size=256, latent_dim=100)  # the tutorial's batch and noise; dcgan's Adam 1e-4
+# The tutorial's models, batch, noise and Adam (dcgan itself trains with Radford et al.'s).
+TUTORIAL = Config(arch="dcgan", batch_size=256, latent_dim=100, learning_rate=1e-4, beta_1=0.9)
 
 flags.DEFINE_list("archs", None, "Architectures to measure (default: every registered one).")
 flags.DEFINE_list("switches", list(SWITCHES), f"Switches to measure: {', '.join(SWITCHES)}.")

@@ -44,6 +44,7 @@ CASES = [
     ("negative_seed", ["--seed=-1"], ["--seed must be in [0, 2**32)"]),
     ("learning_rate_nan", ["--learning_rate=nan"], ["--learning_rate must be positive"]),
     ("ema_1.5", ["--ema=1.5"], ["--ema must be in [0, 1)"]),
+    ("beta_1_1", ["--beta_1=1"], ["--beta_1 must be in [0, 1)"]),
     ("budget_after_experiment", ["--experiment=all_15min", "--budget_images=-5"], ["--budget_images must be positive"]),
     ("batch_larger_than_mnist", ["--batch_size=100000", "--mnist_dir={mnist}", "--data_dir={data_dir}"],
      ["--batch_size 100000 is larger than the 60000 training images"]),

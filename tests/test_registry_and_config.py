@@ -40,6 +40,8 @@ def test_unknown_architecture_lists_the_known_ones():
         (dict(batch_size=0), "--batch_size must be positive"),
         (dict(learning_rate=0.0), "--learning_rate must be positive"),
         (dict(ema=1.0), "--ema must be in"),
+        (dict(beta_1=1.0), r"--beta_1 must be in \[0, 1\), got 1.0"),
+        (dict(beta_1=-0.1), r"--beta_1 must be in \[0, 1\), got -0.1"),
         (dict(loss="l2"), "unknown loss"),
         (dict(learning_rate_decay="cosine"), "unknown learning rate decay 'cosine'; known: constant, linear"),
         (dict(mode="dream"), "--mode must be one of"),
@@ -75,6 +77,9 @@ def test_recipe_takes_the_architecture_defaults_and_the_overrides():
     assert Config(arch="wgan_gp").recipe.beta_2 == 0.9
     assert Config(arch="wgan_gp", learning_rate=3e-3).recipe.learning_rate == 3e-3
     assert Config(arch="cgan", ema=0.0).recipe.ema == 0.0
+    assert Config(arch="cgan").recipe.beta_1 == 0.0
+    assert Config(arch="cgan", beta_1=0.9).recipe.beta_1 == 0.9
+    assert (Config(arch="dcgan").recipe.learning_rate, Config(arch="dcgan").recipe.beta_1) == (2e-4, 0.5)  # Radford's
 
 
 def test_run_dir_is_shared_by_digits_only_for_conditional_models():
