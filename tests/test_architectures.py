@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from cgan import registry
 from cgan.architectures import blocks
+from cgan.config import Config
 from cgan.trainer import GANTrainer
 
 LATENT = 16
@@ -150,6 +151,13 @@ def test_the_learning_rate_decays_over_the_budget_and_halvings_scale_it():
     constant = GANTrainer(*_build("dense"), registry.get("dense").recipe, BATCH, tf.distribute.get_strategy())
     constant.set_progress(0.9)
     assert constant.learning_rates() == pytest.approx((2e-4, 2e-4))
+
+
+def test_both_optimizers_take_the_recipes_adam_moments():
+    recipe = Config(arch="dense", beta_1=0.9).recipe  # --beta_1 overrides dense's 0.5
+    trainer = GANTrainer(*_build("dense"), recipe, BATCH, tf.distribute.get_strategy())
+    for optimizer in (trainer.g_optimizer, trainer.d_optimizer):
+        assert (optimizer.beta_1, optimizer.beta_2) == (0.9, 0.999)
 
 
 def test_class_loss_is_one_softmax_cross_entropy_on_logits():
