@@ -172,7 +172,8 @@ def main(argv):
                       "pipeline": pipeline_alone(TUTORIAL, images, labels)}, windows, 3 * seconds)
     median = {name: statistics.median(values) for name, values in tutorial.items()}
     ratios = [f / b for f, b in zip(tutorial["framework"], tutorial["bare"])]  # window by window
-    print("\nThe TensorFlow DCGAN tutorial's configuration: its models (dcgan), batch 256, noise 100, Adam 1e-4")
+    print("\nThe TensorFlow DCGAN tutorial's configuration: its models (dcgan), batch 256, noise 100, Adam 1e-4 "
+          "with beta_1 0.9")
     print("(median; in brackets the slowest and fastest window)")
     for name, title in (("bare", "bare tf.function GradientTape loop"), ("framework", "cgan framework (run.py's loop)"),
                         ("pipeline", "the framework's input pipeline alone")):
