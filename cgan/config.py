@@ -70,6 +70,7 @@ class Config:
     critic_steps: Optional[int] = None
     gradient_penalty: Optional[float] = None
     ema: Optional[float] = None
+    class_weight: Optional[float] = None  # the class head's loss weight, for architectures with one
     seed: int = 0
     output_dir: Optional[str] = None  # default runs/<arch>[-digit<k>]
     mnist_dir: Optional[str] = None  # default $CGAN_MNIST_DIR, else download through tfds
@@ -123,6 +124,12 @@ class Config:
             raise CganError(f"--learning_rate must be positive, got {self.learning_rate}")
         if self.beta_1 is not None and not 0 <= self.beta_1 < 1:
             raise CganError(f"--beta_1 must be in [0, 1), got {self.beta_1}")
+        if self.class_weight is not None:
+            if not architecture.recipe.class_weight:  # the registered weight is > 0 exactly with a class head
+                if self.class_weight != 0:
+                    raise CganError(f"--class_weight is for architectures with a class head; {self.arch} has none")
+            elif not 0 < self.class_weight < float("inf"):
+                raise CganError(f"--class_weight must be positive for {self.arch}, got {self.class_weight}")
         if self.ema is not None and not 0 <= self.ema < 1:
             raise CganError(f"--ema must be in [0, 1), got {self.ema}")
         if self.gradient_penalty is not None and self.gradient_penalty < 0:
@@ -206,7 +213,8 @@ class Config:
         """The architecture's training recipe with this config's overrides applied."""
         overrides = {
             name: getattr(self, name)
-            for name in ("learning_rate", "learning_rate_decay", "beta_1", "loss", "critic_steps", "gradient_penalty", "ema")
+            for name in ("learning_rate", "learning_rate_decay", "beta_1", "loss", "critic_steps", "gradient_penalty", "ema",
+                         "class_weight")
             if getattr(self, name) is not None
         }
         return dataclasses.replace(registry.get(self.arch).recipe, **overrides)

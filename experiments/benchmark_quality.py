@@ -31,6 +31,7 @@ flags.DEFINE_string("arch", "cgan", "Architecture to measure.")
 flags.DEFINE_string("mixed_precision", "off", "Passed to the runs: off, bfloat16 or float16.")
 flags.DEFINE_integer("batch_size", Config.batch_size, "Passed to the runs.")
 flags.DEFINE_float("learning_rate", None, "Passed to the runs (default: the architecture's).")
+flags.DEFINE_float("class_weight", None, "Passed to the runs (default: the architecture's).")
 FLAGS = flags.FLAGS
 
 LINES = (  # (what, test on a score row given the floor)
@@ -45,8 +46,8 @@ COLUMNS = ("epoch", "images_seen", "seconds", "fid", "inception_score", "precisi
 
 def run_name(config):
     """Folder and table name of one run: the architecture, the budget and every setting that is not the default."""
-    changed = [f"{name}={getattr(config, name)}" for name in ("mixed_precision", "batch_size", "learning_rate")
-               if getattr(config, name) != getattr(Config, name)]
+    settings = ("mixed_precision", "batch_size", "learning_rate", "class_weight")
+    changed = [f"{name}={getattr(config, name)}" for name in settings if getattr(config, name) != getattr(Config, name)]
     return "-".join([config.arch, f"{config.budget_seconds:.0f}s", *changed])
 
 
@@ -75,7 +76,8 @@ def main(argv):
     verdicts = []
     for budget in map(float, FLAGS.budgets):
         config = Config(arch=FLAGS.arch, eval_every=1, budget_seconds=budget, mixed_precision=FLAGS.mixed_precision,
-                        batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate)
+                        batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
+                        class_weight=FLAGS.class_weight)
         name = run_name(config)
         config = dataclasses.replace(config, output_dir=os.path.join(output_dir, name))
         floor = floor or evaluation.real_floor(run_lib.judge_for(config))

@@ -45,6 +45,7 @@ CASES = [
     ("learning_rate_nan", ["--learning_rate=nan"], ["--learning_rate must be positive"]),
     ("ema_1.5", ["--ema=1.5"], ["--ema must be in [0, 1)"]),
     ("beta_1_1", ["--beta_1=1"], ["--beta_1 must be in [0, 1)"]),
+    ("class_weight_without_class_head", ["--arch=dense", "--class_weight=1"], ["--class_weight", "dense has none"]),
     ("budget_after_experiment", ["--experiment=all_15min", "--budget_images=-5"], ["--budget_images must be positive"]),
     ("batch_larger_than_mnist", ["--batch_size=100000", "--mnist_dir={mnist}", "--data_dir={data_dir}"],
      ["--batch_size 100000 is larger than the 60000 training images"]),

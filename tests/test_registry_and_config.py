@@ -40,6 +40,8 @@ def test_unknown_architecture_lists_the_known_ones():
         (dict(batch_size=0), "--batch_size must be positive"),
         (dict(learning_rate=0.0), "--learning_rate must be positive"),
         (dict(ema=1.0), "--ema must be in"),
+        (dict(class_weight=0.0), r"^--class_weight must be positive for cgan, got 0.0$"),
+        (dict(arch="dense", class_weight=1.0), r"^--class_weight is for architectures with a class head; dense has none$"),
         (dict(beta_1=1.0), r"--beta_1 must be in \[0, 1\), got 1.0"),
         (dict(beta_1=-0.1), r"--beta_1 must be in \[0, 1\), got -0.1"),
         (dict(loss="l2"), "unknown loss"),
@@ -79,6 +81,8 @@ def test_recipe_takes_the_architecture_defaults_and_the_overrides():
     assert Config(arch="cgan", ema=0.0).recipe.ema == 0.0
     assert Config(arch="cgan").recipe.beta_1 == 0.0
     assert Config(arch="cgan", beta_1=0.9).recipe.beta_1 == 0.9
+    assert (Config().recipe.class_weight, Config(class_weight=1.0).recipe.class_weight) == (0.3, 1.0)
+    assert Config(arch="dense", class_weight=0.0).recipe.class_weight == 0.0  # no class head, no weight: allowed
     assert (Config(arch="dcgan").recipe.learning_rate, Config(arch="dcgan").recipe.beta_1) == (2e-4, 0.5)  # Radford's
 
 
