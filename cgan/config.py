@@ -211,11 +211,12 @@ class Config:
     @property
     def recipe(self) -> registry.Recipe:
         """The architecture's training recipe with this config's overrides applied."""
+        # Every Config field that is also a recipe field (learning_rate, beta_1, ema, ...) overrides it when set.
+        recipe_fields = {field.name for field in dataclasses.fields(registry.Recipe)}
         overrides = {
-            name: getattr(self, name)
-            for name in ("learning_rate", "learning_rate_decay", "beta_1", "loss", "critic_steps", "gradient_penalty", "ema",
-                         "class_weight")
-            if getattr(self, name) is not None
+            field.name: getattr(self, field.name)
+            for field in dataclasses.fields(self)
+            if field.name in recipe_fields and getattr(self, field.name) is not None
         }
         return dataclasses.replace(registry.get(self.arch).recipe, **overrides)
 
