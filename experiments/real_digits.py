@@ -1,0 +1,53 @@
+"""What real digits score: the MNIST judge's figures for the real test digits (the floor every
+table prints) and for disjoint sets of training digits outside the judge's reference set.
+
+    python experiments/real_digits.py [--sets=5] [--set_size=10000]
+
+The test digits are the fair ceiling for a generator: unseen by the judge, as new samples are.
+Training digits were seen by the judge, whose features therefore cluster them more tightly; they
+show what a generator that copied its training set would score.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+from absl import app, flags, logging  # noqa: E402
+
+from cgan import data, evaluation  # noqa: E402
+
+flags.DEFINE_integer("sets", 5, "Disjoint sets of training digits to score.", lower_bound=1)
+flags.DEFINE_integer("set_size", evaluation.JUDGE_RECIPE["reference"]["size"],
+                     "Digits per set: as many as a score's samples.", lower_bound=evaluation.PR_NEIGHBOURS + 1)
+flags.DEFINE_integer("seed", 1, "Seed of the draw of the sets.")
+FLAGS = flags.FLAGS
+
+
+def training_sets(judge, count, size, seed):
+    """`count` disjoint index arrays of `size` training digits, none of them in the judge's reference."""
+    judge.reference_features  # writes reference.npz (with the chosen indices) if the cache has none
+    with np.load(os.path.join(judge.folder, "reference.npz")) as stored:
+        reference = stored["indices"]
+    images, _ = data.load_arrays("train", judge.source)
+    rest = np.random.default_rng(seed).permutation(np.setdiff1d(np.arange(len(images)), reference))
+    if count * size > len(rest):
+        raise SystemExit(f"only {len(rest)} training digits lie outside the reference: ask for fewer or smaller sets")
+    return [rest[i * size:(i + 1) * size] for i in range(count)]
+
+
+def main(argv):
+    logging.set_verbosity(logging.ERROR)
+    judge = evaluation.load_judge()
+    images, labels = data.load_arrays("train", judge.source)
+    rows = [("test digits (the floor)", evaluation.real_floor(judge))]
+    for number, chosen in enumerate(training_sets(judge, FLAGS.sets, FLAGS.set_size, FLAGS.seed)):
+        rows.append((f"training digits, set {number}", evaluation.score(judge, images[chosen], labels[chosen])))
+    print(f"{'':<26} {'FID':>7} {'precision':>9} {'recall':>7} {'accuracy':>8}")
+    for name, s in rows:
+        print(f"{name:<26} {s['fid']:>7.3f} {s['precision']:>9.4f} {s['recall']:>7.4f} {s['accuracy']:>8.4f}")
+
+
+if __name__ == "__main__":
+    app.run(main)
