@@ -344,6 +344,7 @@ class Judge:
         self.image_shape = tuple(model.input_shape[1:])
         self._both = keras.Model(model.inputs, [model.output, model.get_layer("features").output])
         self._reference_features = None
+        self._reference_indices = None
         self._reference_radii = None
 
     def predict_both(self, images):
@@ -360,27 +361,38 @@ class Judge:
         """Penultimate-layer activations, (N, F) float64."""
         return self.predict_both(images)[1]
 
+    def _load_reference(self):
+        """Reads reference.npz (writing it first if the cache has none): the features of a fixed random
+        subset of training images (JUDGE_RECIPE["reference"]; all of a smaller training set) and their rows."""
+        path = os.path.join(self.folder, "reference.npz")
+        if not os.path.exists(path):
+            settings = JUDGE_RECIPE["reference"]
+            images, _ = data.load_arrays("train", self.source)
+            rng = np.random.default_rng(settings["seed"])
+            chosen = np.sort(rng.choice(len(images), min(settings["size"], len(images)), replace=False))
+            features = self.features(images[chosen]).astype(np.float32)  # halves the file; scores use float64
+            with atomic_path(path) as temporary:
+                np.savez(temporary, features=features, indices=chosen)
+        try:
+            with np.load(path) as stored:
+                self._reference_features = stored["features"].astype(np.float64)
+                self._reference_indices = stored["indices"]
+        except (OSError, ValueError, KeyError) as error:
+            raise _corrupt_cache(path, error) from None
+
     @property
     def reference_features(self):
-        """Features of a fixed random subset of training images (JUDGE_RECIPE["reference"]; all of
-        a smaller training set), cached."""
+        """Features of the reference: the training images every score is compared with, cached."""
         if self._reference_features is None:
-            path = os.path.join(self.folder, "reference.npz")
-            if not os.path.exists(path):
-                settings = JUDGE_RECIPE["reference"]
-                images, _ = data.load_arrays("train", self.source)
-                rng = np.random.default_rng(settings["seed"])
-                chosen = np.sort(rng.choice(len(images), min(settings["size"], len(images)), replace=False))
-                features = self.features(images[chosen]).astype(np.float32)  # halves the file; scores use float64
-                with atomic_path(path) as temporary:
-                    np.savez(temporary, features=features, indices=chosen)
-            try:
-                with np.load(path) as stored:
-                    self._reference_features = stored["features"].astype(np.float64)
-            except (OSError, ValueError, KeyError) as error:
-                raise _corrupt_cache(path, error) from None
+            self._load_reference()
         return self._reference_features
 
+    @property
+    def reference_indices(self):
+        """The reference's rows in the training split, sorted: what to leave out to score other training images."""
+        if self._reference_indices is None:
+            self._load_reference()
+        return self._reference_indices
 
     @property
     def reference_radii(self):

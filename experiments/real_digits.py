@@ -27,11 +27,8 @@ FLAGS = flags.FLAGS
 
 def training_sets(judge, count, size, seed):
     """`count` disjoint index arrays of `size` training digits, none of them in the judge's reference."""
-    judge.reference_features  # writes reference.npz (with the chosen indices) if the cache has none
-    with np.load(os.path.join(judge.folder, "reference.npz")) as stored:
-        reference = stored["indices"]
     images, _ = data.load_arrays("train", judge.source)
-    rest = np.random.default_rng(seed).permutation(np.setdiff1d(np.arange(len(images)), reference))
+    rest = np.random.default_rng(seed).permutation(np.setdiff1d(np.arange(len(images)), judge.reference_indices))
     if count * size > len(rest):
         raise SystemExit(f"only {len(rest)} training digits lie outside the reference: ask for fewer or smaller sets")
     return [rest[i * size:(i + 1) * size] for i in range(count)]

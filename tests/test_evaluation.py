@@ -245,6 +245,18 @@ def test_judge_accuracy_and_real_floor(judge):
     assert evaluation.real_floor(judge) == floor  # second call reads floor.json
 
 
+def test_reference_indices_are_the_training_rows_behind_the_reference_features(judge, mnist_source):
+    indices = judge.reference_indices
+    assert len(indices) == len(judge.reference_features) == 10_000
+    assert np.all(np.diff(indices) > 0)  # sorted, no repeats
+    assert indices.min() >= 0 and indices.max() < 60_000
+    images, _ = data.load_arrays("train", mnist_source)
+    some = indices[::1000]
+    np.testing.assert_allclose(judge.features(images[some]), judge.reference_features[::1000], rtol=1e-4, atol=1e-4)
+    others = np.setdiff1d(np.arange(60_000), indices)[:10]
+    assert np.abs(judge.features(images[others]) - judge.reference_features[:10]).max() > 0.1
+
+
 def test_a_generator_that_draws_only_ones_scores_badly(judge, mnist_source):
     ones, _ = data.load_arrays("test", mnist_source, digit=1)
     result = evaluation.score(judge, ones[:, :, :, 0])  # (N, 28, 28) works too
