@@ -4,9 +4,8 @@ table prints) and for disjoint sets of training digits outside the judge's refer
     python experiments/real_digits.py [--sets=5] [--set_size=10000]
 
 The test digits are what a perfect generator of new digits would score: unseen by the judge, as
-new samples are.
-Training digits were seen by the judge, whose features therefore cluster them more tightly; they
-show what a generator that copied its training set would score.
+new samples are. Training digits were seen by the judge, whose features therefore cluster them
+more tightly; they show what a generator that copied its training set would score.
 """
 
 import os
