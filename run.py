@@ -66,6 +66,7 @@ flags.DEFINE_string(
 )
 flags.DEFINE_float("beta_1", None, "Adam's first-moment decay, in [0, 1) (default: the architecture's).")
 flags.DEFINE_float("class_weight", None, "Weight of the class head's loss, for architectures with one (default: the architecture's).")
+flags.DEFINE_float("mode_seeking", None, "Weight of the generator's mode-seeking term (MSGAN), 0 to disable (default: the architecture's).")
 flags.DEFINE_float("ema", None, "Generator weight averaging decay, 0 to disable (default: the architecture's).")
 flags.DEFINE_integer("seed", DEFAULTS.seed, "Random seed for weights, data order and the grids' noise.")
 flags.DEFINE_string("output_dir", None, "Run folder (default runs/<arch>, or runs/<arch>-digit<k> when unconditional).")
@@ -111,7 +112,7 @@ flags.DEFINE_string("experiment", None, "compare mode: a named experiment of exp
 
 CONFIG_FLAGS = (
     "arch", "mode", "digit", "dataset", "image_size", "epochs", "steps", "budget_images", "budget_seconds", "batch_size", "latent_dim",
-    "learning_rate", "learning_rate_decay", "beta_1", "class_weight", "ema", "seed", "output_dir", "mnist_dir", "manual_dir", "data_dir", "num_samples", "export",
+    "learning_rate", "learning_rate_decay", "beta_1", "class_weight", "mode_seeking", "ema", "seed", "output_dir", "mnist_dir", "manual_dir", "data_dir", "num_samples", "export",
     "export_format", "samples", "eval_every", "eval_samples", "log_every", "draw", "archs", "seeds",
     "checkpoint_every", "keep_checkpoints", "deterministic", "on_divergence", "overwrite", "strategy",
     "mixed_precision", "jit_compile", "steps_per_execution",

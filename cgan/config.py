@@ -71,6 +71,7 @@ class Config:
     gradient_penalty: Optional[float] = None
     ema: Optional[float] = None
     class_weight: Optional[float] = None  # the class head's loss weight, for architectures with one
+    mode_seeking: Optional[float] = None  # the mode-seeking term's weight in the generator's loss
     seed: int = 0
     output_dir: Optional[str] = None  # default runs/<arch>[-digit<k>]
     mnist_dir: Optional[str] = None  # default $CGAN_MNIST_DIR, else download through tfds
@@ -134,6 +135,8 @@ class Config:
             raise CganError(f"--ema must be in [0, 1), got {self.ema}")
         if self.gradient_penalty is not None and self.gradient_penalty < 0:
             raise CganError(f"--gradient_penalty must be >= 0, got {self.gradient_penalty}")
+        if self.mode_seeking is not None and not 0 <= self.mode_seeking < float("inf"):
+            raise CganError(f"--mode_seeking must be >= 0, got {self.mode_seeking}")
         if self.loss is not None:
             from cgan.losses import get_loss  # imported late: keeps config free of TensorFlow
 

@@ -83,3 +83,23 @@ def gradient_penalty(critic, real, fake, weights):
     grads = tape.gradient(logits, interpolates)
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
     return tf.square(norms - 1.0)
+
+
+def mode_seeking(fake, noise):
+    """Mode-seeking term of Mao et al. 2019 (MSGAN), one value per example: 1 / (d_image / d_z + 1e-5)
+    of the pair the example belongs to, the pairs being adjacent rows (0 and 1, 2 and 3, ...) drawn
+    for one label, d a mean absolute difference. It is large when two noise vectors give nearly the
+    same image, so the generator lowers it by spreading its samples out."""
+    pairs = tf.shape(fake)[0] // 2
+
+    def pair_distance(x):
+        x = tf.reshape(tf.cast(x, tf.float32), [pairs, 2, -1])
+        return tf.reduce_mean(tf.abs(x[:, 0] - x[:, 1]), axis=-1)
+
+    per_pair = 1.0 / (pair_distance(fake) / pair_distance(noise) + 1e-5)
+    return tf.repeat(per_pair, 2)
+
+
+def paired_labels(labels):
+    """`labels` with each odd row given its even neighbour's label: the pairs mode_seeking compares."""
+    return tf.repeat(labels[::2], 2)

@@ -20,6 +20,7 @@ class Recipe:
     beta_2: float = 0.999  # Adam's default
     ema: float = 0.0  # generator weight averaging decay; 0 disables it
     class_weight: float = 0.0  # auxiliary classifier loss (AC-GAN); needs a discriminator with a class head
+    mode_seeking: float = 0.0  # weight of the generator's mode-seeking term (Mao et al. 2019); 0 switches it off
 
 
 @dataclasses.dataclass(frozen=True)

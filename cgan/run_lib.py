@@ -114,7 +114,10 @@ def check_same_model(config, files, training=False):
         trained = {name: saved.get(name, getattr(Config, name)) for name in TRAINING_FIELDS}
         found += [f"a run trained with {name}={value!r}, not {getattr(config, name)!r}"
                   for name, value in trained.items() if value != getattr(config, name)]
-        saved_recipe, recipe = saved.get("recipe") or {}, dataclasses.asdict(config.recipe)
+        # A recipe field newer than the run has its default: what every run before it trained with.
+        defaults = {field.name: field.default for field in dataclasses.fields(registry.Recipe)}
+        saved_recipe = {**defaults, **saved["recipe"]} if saved.get("recipe") else {}
+        recipe = dataclasses.asdict(config.recipe)
         found += [f"a run trained with {name}={saved_recipe[name]!r}, not {recipe[name]!r}"
                   for name in recipe if name in saved_recipe and saved_recipe[name] != recipe[name]]
     if found:
@@ -130,6 +133,9 @@ def build_trainer(config, strategy):
     replicas = strategy.num_replicas_in_sync
     if config.batch_size % replicas:
         raise CganError(f"--batch_size {config.batch_size} does not split evenly over {replicas} replicas")
+    if config.recipe.mode_seeking and config.batch_size // replicas % 2:
+        raise CganError(f"--mode_seeking compares pairs of examples: --batch_size {config.batch_size} leaves an odd "
+                        f"number on each of {replicas} replica(s); give an even share, or --mode_seeking=0")
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(MIXED_PRECISION[config.mixed_precision])
     try:  # the policy is read when layers are made; it is Keras-wide, so it is put back after

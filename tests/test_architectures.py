@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cgan import registry
+from cgan import losses, registry
 from cgan.architectures import blocks
 from cgan.config import Config
 from cgan.trainer import GANTrainer
@@ -180,3 +180,19 @@ def test_a_class_head_needs_a_class_weight_and_the_reverse():
     recipe = dataclasses.replace(registry.get("cgan_proj").recipe, class_weight=1.0)
     with pytest.raises(ValueError, match="class head"):
         GANTrainer(generator, discriminator, recipe, BATCH, tf.distribute.get_strategy())
+
+
+def test_mode_seeking_pairs_the_generators_labels_and_adds_its_weighted_term_to_the_generator_loss():
+    generator, discriminator = _build("cgan")
+    recipe = registry.get("cgan").recipe
+    on, off = (GANTrainer(generator, discriminator, dataclasses.replace(recipe, mode_seeking=weight), BATCH,
+                          tf.distribute.get_strategy()) for weight in (0.5, 0.0))
+    z, labels = _inputs()
+    np.testing.assert_array_equal(on._fake_labels(tf.constant(labels)), np.repeat(labels[::2], 2))
+    np.testing.assert_array_equal(off._fake_labels(tf.constant(labels)), labels)
+    fake = tf.random.stateless_uniform([BATCH, *MNIST], seed=[0, 1])
+    outputs = (tf.zeros([BATCH, 1]), tf.zeros([BATCH, CLASSES]))  # logits 0: generator hinge 0, cross-entropy ln 10
+    term = losses.mode_seeking(fake, tf.constant(z)).numpy()
+    difference = on._generator_loss(fake, z, outputs, labels) - off._generator_loss(fake, z, outputs, labels)
+    np.testing.assert_allclose(difference.numpy(), 0.5 * term.mean(), rtol=1e-5)
+    np.testing.assert_allclose(off._generator_loss(fake, z, outputs, labels).numpy(), 0.3 * np.log(10), rtol=1e-5)

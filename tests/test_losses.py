@@ -45,3 +45,16 @@ def test_gradient_penalty_interpolates_with_the_given_weight_of_each_example():
     real, fake = tf.fill([4, 4, 4, 1], 0.25), tf.zeros([4, 4, 4, 1])
     penalty = losses.gradient_penalty(critic, real, fake, weights).numpy()
     np.testing.assert_allclose(1.0 - np.sqrt(penalty), weights, atol=1e-5)
+
+
+def test_mode_seeking_is_one_over_the_image_to_noise_distance_ratio_of_each_pair():
+    # Pair 0: images differ by 1 in every pixel, noises by 2 in every entry: 1 / (1/2) = 2 for both rows.
+    # Pair 1: the same image from two noises: the ratio is 0 and the term is 1 / 1e-5.
+    fake = np.stack([np.zeros((2, 2, 1)), np.ones((2, 2, 1)), np.full((2, 2, 1), 0.3), np.full((2, 2, 1), 0.3)])
+    noise = np.array([[0.0, 0.0], [2.0, -2.0], [1.0, 0.0], [0.0, 1.0]])
+    term = losses.mode_seeking(tf.constant(fake, tf.float32), tf.constant(noise, tf.float32)).numpy()
+    np.testing.assert_allclose(term, [1 / (0.5 + 1e-5)] * 2 + [1e5] * 2, rtol=1e-5)
+
+
+def test_paired_labels_give_each_odd_row_its_even_neighbours_label():
+    np.testing.assert_array_equal(losses.paired_labels(tf.constant([3, 7, 1, 2, 9, 9])), [3, 3, 1, 1, 9, 9])

@@ -44,6 +44,8 @@ def test_unknown_architecture_lists_the_known_ones():
         (dict(arch="dense", class_weight=1.0), r"^--class_weight is for architectures with a class head; dense has none$"),
         (dict(beta_1=1.0), r"--beta_1 must be in \[0, 1\), got 1.0"),
         (dict(beta_1=-0.1), r"--beta_1 must be in \[0, 1\), got -0.1"),
+        (dict(mode_seeking=-0.5), r"^--mode_seeking must be >= 0, got -0.5$"),
+        (dict(mode_seeking=float("inf")), r"^--mode_seeking must be >= 0, got inf$"),
         (dict(loss="l2"), "unknown loss"),
         (dict(learning_rate_decay="cosine"), "unknown learning rate decay 'cosine'; known: constant, linear"),
         (dict(mode="dream"), "--mode must be one of"),
@@ -83,6 +85,8 @@ def test_recipe_takes_the_architecture_defaults_and_the_overrides():
     assert Config(arch="cgan", beta_1=0.9).recipe.beta_1 == 0.9
     assert (Config().recipe.class_weight, Config(class_weight=1.0).recipe.class_weight) == (0.3, 1.0)
     assert Config(arch="dense", class_weight=0.0).recipe.class_weight == 0.0  # no class head, no weight: allowed
+    assert (Config().recipe.mode_seeking, Config(arch="cgan_fast").recipe.mode_seeking) == (0.3, 0.3)
+    assert (Config(mode_seeking=0.0).recipe.mode_seeking, Config(arch="dcgan").recipe.mode_seeking) == (0.0, 0.0)
     assert (Config(arch="dcgan").recipe.learning_rate, Config(arch="dcgan").recipe.beta_1) == (2e-4, 0.5)  # Radford's
 
 

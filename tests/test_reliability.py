@@ -22,8 +22,8 @@ import pytest
 
 from cgan import data, history, run_lib
 from cgan.config import Config
-from cgan.errors import TrainingDiverged
-from cgan.files import atomic_path
+from cgan.errors import CganError, TrainingDiverged
+from cgan.files import atomic_path, write_json
 from cgan.trainer import GANTrainer
 from conftest import REPO, assert_refused, run_in_process, snapshot
 
@@ -328,3 +328,14 @@ def test_checkpoint_files_the_list_does_not_name_are_deleted(tmp_path):
     assert [run_lib._checkpoint_step(path) for path in kept.checkpoints] == [10, 20]
     assert sorted(os.listdir(folder)) == ["checkpoint"] + [
         f"ckpt-{step}.{part}" for step in (10, 20) for part in ("data-00000-of-00001", "index")]
+
+
+def test_a_run_from_before_a_recipe_field_existed_counts_as_trained_with_its_default(tmp_path):
+    old = Config(mode_seeking=0.0)
+    recipe = dataclasses.asdict(old.recipe)
+    del recipe["mode_seeking"]  # a run.json written before the field was added
+    files = run_lib.RunFiles(str(tmp_path))
+    write_json(files.config, dict(dataclasses.asdict(old), train_digit=None, recipe=recipe))
+    run_lib.check_same_model(old, files, training=True)  # the default, 0: what the run trained with
+    with pytest.raises(CganError, match="holds a run trained with mode_seeking=0.0, not 0.3"):
+        run_lib.check_same_model(Config(), files, training=True)
