@@ -24,6 +24,7 @@ from absl import app, flags, logging  # noqa: E402
 
 from cgan import evaluation, history, run_lib  # noqa: E402
 from cgan.config import Config  # noqa: E402
+from cgan.errors import CganError  # noqa: E402
 
 flags.DEFINE_string("output_dir", None, "Folder for one run per budget (default: a fresh temporary folder).")
 flags.DEFINE_list("budgets", ["300", "900"], "Training budgets in wall seconds, one run each.")
@@ -32,7 +33,18 @@ flags.DEFINE_string("mixed_precision", "off", "Passed to the runs: off, bfloat16
 flags.DEFINE_integer("batch_size", Config.batch_size, "Passed to the runs.")
 flags.DEFINE_float("learning_rate", None, "Passed to the runs (default: the architecture's).")
 flags.DEFINE_float("class_weight", None, "Passed to the runs (default: the architecture's).")
+flags.DEFINE_float("mode_seeking", None, "Passed to the runs (default: the architecture's).")
 FLAGS = flags.FLAGS
+
+
+def _positive_numbers(values):
+    try:
+        return all(float(value) > 0 for value in values)
+    except ValueError:
+        return False
+
+
+flags.register_validator("budgets", _positive_numbers, message="--budgets must be positive numbers of seconds")
 
 LINES = (  # (what, test on a score row given the floor)
     ("accuracy >= 99% and FID <= 3x floor",
@@ -46,7 +58,7 @@ COLUMNS = ("epoch", "images_seen", "seconds", "fid", "inception_score", "precisi
 
 def run_name(config):
     """Folder and table name of one run: the architecture, the budget and every setting that is not the default."""
-    settings = ("mixed_precision", "batch_size", "learning_rate", "class_weight")
+    settings = ("mixed_precision", "batch_size", "learning_rate", "class_weight", "mode_seeking")
     changed = [f"{name}={getattr(config, name)}" for name in settings if getattr(config, name) != getattr(Config, name)]
     return "-".join([config.arch, f"{config.budget_seconds:.0f}s", *changed])
 
@@ -70,6 +82,14 @@ def print_table(title, rows, floor):
 
 
 def main(argv):
+    try:
+        measure()
+    except CganError as error:  # bad flags, or an output folder holding another run: one line, files kept
+        sys.exit(f"error: {error}")
+
+
+def measure():
+    """Trains and scores one run per budget; prints each run's table, then the verdicts on the lines."""
     logging.set_verbosity(logging.ERROR)  # tfds and checkpoint saving log a line per file otherwise
     output_dir = FLAGS.output_dir or tempfile.mkdtemp(prefix="cgan-bench-")
     floor = None
@@ -77,7 +97,7 @@ def main(argv):
     for budget in map(float, FLAGS.budgets):
         config = Config(arch=FLAGS.arch, eval_every=1, budget_seconds=budget, mixed_precision=FLAGS.mixed_precision,
                         batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
-                        class_weight=FLAGS.class_weight)
+                        class_weight=FLAGS.class_weight, mode_seeking=FLAGS.mode_seeking)
         name = run_name(config)
         config = dataclasses.replace(config, output_dir=os.path.join(output_dir, name))
         floor = floor or evaluation.real_floor(run_lib.judge_for(config))
