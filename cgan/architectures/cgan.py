@@ -1,5 +1,5 @@
 """The default conditional GAN: label embedding in the generator; a projection discriminator
-with an auxiliary class head; hinge loss and generator weight averaging."""
+with an auxiliary class head; hinge loss, a mode-seeking term and generator weight averaging."""
 
 import keras
 
@@ -19,6 +19,9 @@ from cgan.registry import register
     learning_rate=8e-4,  # 4x DCGAN's: with EMA it reaches a given FID in ~3x fewer images
     learning_rate_decay="linear",  # FID 0.73 instead of 1.05 after 200,000 images
     beta_1=0.0,  # as for hinge GANs in Zhang et al. 2019 (SAGAN): FID 0.60 instead of 0.73 after 200,000 images
+    # Samples were under-dispersed (best FID at a z scale of 1.2): at 300,000 images, two seeds with the
+    # term gave FID 0.47 and recall 0.75, three without it FID 0.48-0.52 and recall 0.70-0.73, at 0.02-0.03
+    # less precision; a weight of 1 doubled FID.
     mode_seeking=0.3,
 )
 def build(image_shape, latent_dim, num_classes, narrowest=blocks.NARROWEST, name="cgan"):
