@@ -1,4 +1,5 @@
-"""Adversarial losses as pure functions of discriminator logits, selected by name.
+"""Adversarial losses as pure functions of discriminator logits, selected by name, and the terms
+added to them (the gradient penalty, the mode-seeking term).
 
 Every function returns one value per example (shape (B,)); the trainer sums and
 divides by the global batch, so the same code is right on any number of replicas.
