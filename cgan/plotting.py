@@ -1,5 +1,5 @@
-"""Pictures runs write: sample grids, loss and quality curves, the training GIF and a
-comparison's side-by-side picture (matplotlib and Pillow, no display needed)."""
+"""Pictures runs write: sample grids, loss and quality curves, the training GIF, a comparison's
+side-by-side picture and a confusion matrix (matplotlib and Pillow, no display needed)."""
 
 import matplotlib
 
@@ -30,8 +30,8 @@ def tile(images, rows, padding=2):
 
 
 def save_grid(images, rows, path, row_labels=None, scale=2):
-    """Writes uint8 images (N, H, W, C) as a PNG grid with `rows` rows, each pixel scale x scale;
-    with `row_labels`, each row is labelled on the left (as in save_side_by_side)."""
+    """Writes uint8 images (N, H, W, C) as a PNG grid with `rows` rows, each pixel scale x
+    scale; with `row_labels`, each row is labelled on the left (as in save_side_by_side)."""
     if row_labels is not None:
         return save_side_by_side([images], [""], path, row_labels, scale)
     mosaic = tile(images, rows).repeat(scale, axis=0).repeat(scale, axis=1)
@@ -71,7 +71,10 @@ def save_history_plot(csv_path, png_path):
         accuracy.set_axis_off()  # a Wasserstein critic has no accuracy
     if scored:
         second = "accuracy" if scored[0].get("accuracy") else "digits_below_5_percent"
-        for ax, x_name, x_label in ((axes[1, 0], "images_seen", "images seen"), (axes[1, 1], "seconds", "wall seconds")):
+        for ax, x_name, x_label in (
+            (axes[1, 0], "images_seen", "images seen"),
+            (axes[1, 1], "seconds", "wall seconds"),
+        ):
             ax.plot(column(x_name, scored), column("fid", scored), "o-", color="tab:red")
             ax.set_yscale("log")
             ax.set_xlabel(x_label)
@@ -98,7 +101,8 @@ def save_gif(frame_paths, captions, path, frame_seconds=0.4, hold_seconds=2.0):
     for frame_path, caption in zip(frame_paths, captions):
         with Image.open(frame_path) as image:
             picture = image.convert("RGB")
-        if np.ptp(np.asarray(picture, np.int16), axis=2).max() == 0:  # gray grids stay 8-bit gray: smaller GIFs
+        # gray grids stay 8-bit gray: smaller GIFs
+        if np.ptp(np.asarray(picture, np.int16), axis=2).max() == 0:
             picture = picture.convert("L")
         frame = Image.new(picture.mode, (picture.width, picture.height + header), "white")
         frame.paste(picture, (0, header))
@@ -106,13 +110,16 @@ def save_gif(frame_paths, captions, path, frame_seconds=0.4, hold_seconds=2.0):
         frames.append(frame)
     durations = [int(frame_seconds * 1000)] * (len(frames) - 1) + [int(hold_seconds * 1000)]
     with atomic_path(path) as tmp:
-        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
+        frames[0].save(
+            tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0
+        )
     return path
 
 
 def side_by_side(blocks, rows, gap=12, padding=2):
     """Tiles each block of uint8 images (N, H, W, C) into `rows` rows and joins the mosaics
-    left to right, `gap` white pixels apart. Returns (mosaic, [(left, right) columns of each block])."""
+    left to right, `gap` white pixels apart. Returns (mosaic, [(left, right) columns of each
+    block])."""
     mosaics = [tile(images, rows, padding) for images in blocks]
     height = max(m.shape[0] for m in mosaics)
     channels = mosaics[0].shape[2]
@@ -126,34 +133,66 @@ def side_by_side(blocks, rows, gap=12, padding=2):
     return joined, spans
 
 
-def save_side_by_side(blocks, titles, path, row_labels=tuple(range(10)), scale=2):
-    """Writes blocks of images side by side as one PNG: each block titled above, its rows
-    labelled on the left (row k = label k, by its class name), each image pixel scale x scale."""
+TEXT_POINTS = 20  # titles and row labels: ~12 px tall when a 2000 px picture is shown 900 px wide
+
+
+def save_side_by_side(blocks, titles, path, row_labels=tuple(range(10)), scale=2, per_row=4):
+    """Writes blocks of images as one PNG, at most `per_row` blocks to a row (rows filled
+    evenly, so eight blocks of eight columns make two rows about 2000 px wide: readable at README
+    width): each block titled above, its rows labelled on the left (row k = label k, by its class
+    name), each image pixel scale x scale."""
     rows = len(row_labels)
-    mosaic, spans = side_by_side(blocks, rows)
-    height, width = mosaic.shape[:2]
+    lines = max(len(str(title).split("\n")) for title in titles) if any(titles) else 0
+    per_row = -(-len(blocks) // -(-len(blocks) // per_row))  # 5 blocks: 3 + 2, not 4 + 1
+    groups = [range(i, min(i + per_row, len(blocks))) for i in range(0, len(blocks), per_row)]
+    mosaics = [side_by_side([blocks[index] for index in group], rows) for group in groups]
     dpi = 100
+    narrowest = min(end - start for _, spans in mosaics for start, end in spans) * scale  # px
+    longest = max([len(line) for title in titles for line in str(title).split("\n")] + [1])
+    row_px = (mosaics[0][0].shape[0] - 2) / rows * scale
+    points = min(TEXT_POINTS, narrowest / (0.65 * longest) * 72 / dpi, 0.6 * row_px * 72 / dpi)
     edge = 0.05  # inches: room for the frames' outer lines
-    top = 0.7 if any(titles) else edge  # inches: the titles
-    left = max(0.35, 0.1 + 0.07 * max(len(str(label)) for label in row_labels))  # inches: the row labels
-    inner_width, inner_height = width * scale / dpi, height * scale / dpi
-    fig_width, fig_height = inner_width + left + edge, inner_height + top + edge
+    top = lines * 1.3 * points / 72 + 0.15 if lines else edge  # inches above each row: the titles
+    label_chars = max(len(str(label)) for label in row_labels)
+    left = 0.15 + 0.65 * points / 72 * label_chars  # inches: the row labels
+    fig_width = left + max(mosaic.shape[1] for mosaic, _ in mosaics) * scale / dpi + edge
+    fig_height = sum(top + mosaic.shape[0] * scale / dpi for mosaic, _ in mosaics) + edge
     fig = plt.figure(figsize=(fig_width, fig_height), dpi=dpi)
-    ax = fig.add_axes([left / fig_width, edge / fig_height, inner_width / fig_width, inner_height / fig_height])
-    ax.imshow(mosaic[..., 0] if mosaic.shape[-1] == 1 else mosaic, cmap="gray", vmin=0, vmax=255,
-              interpolation="nearest", aspect="auto")
-    for start, end in spans:  # a thin frame: a block whose rows are empty keeps its outline
-        ax.add_patch(matplotlib.patches.Rectangle(
-            (start - 0.5, -0.5), end - start, height, fill=False, edgecolor="0.6", linewidth=0.8, clip_on=False))
-    ax.set_xticks([(start + end) / 2 for start, end in spans])
-    ax.set_xticklabels(titles, fontsize=9)
-    ax.xaxis.set_ticks_position("top")
-    row_height = (height - 2) / rows  # tile() leaves a padding of 2 at the top
-    ax.set_yticks([2 + row_height * (k + 0.5) for k in range(rows)])
-    ax.set_yticklabels([str(label) for label in row_labels], fontsize=9)
-    ax.tick_params(length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
+    bottom = fig_height  # inches: rows of blocks are placed from the top down
+    for (mosaic, spans), group in zip(mosaics, groups):
+        height, width = mosaic.shape[:2]
+        bottom -= top + height * scale / dpi
+        box = (left, bottom, width * scale / dpi, height * scale / dpi)  # inches
+        ax = fig.add_axes([v / (fig_width, fig_height)[i % 2] for i, v in enumerate(box)])
+        ax.imshow(
+            mosaic[..., 0] if mosaic.shape[-1] == 1 else mosaic,
+            cmap="gray",
+            vmin=0,
+            vmax=255,
+            interpolation="nearest",
+            aspect="auto",
+        )
+        for start, end in spans:  # a thin frame: a block whose rows are empty keeps its outline
+            ax.add_patch(
+                matplotlib.patches.Rectangle(
+                    (start - 0.5, -0.5),
+                    end - start,
+                    height,
+                    fill=False,
+                    edgecolor="0.6",
+                    linewidth=0.8,
+                    clip_on=False,
+                )
+            )
+        ax.set_xticks([(start + end) / 2 for start, end in spans])
+        ax.set_xticklabels([titles[index] for index in group], fontsize=points)
+        ax.xaxis.set_ticks_position("top")
+        row_height = (height - 2) / rows  # tile() leaves a padding of 2 at the top
+        ax.set_yticks([2 + row_height * (k + 0.5) for k in range(rows)])
+        ax.set_yticklabels([str(label) for label in row_labels], fontsize=points)
+        ax.tick_params(length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi)
     plt.close(fig)
@@ -169,63 +208,144 @@ QUALITY_PANELS = (  # (history column, x column, y label, log scale)
     ("digits_below_5_percent", "images_seen", "digits below 5% (unconditional)", False),
 )
 X_LABELS = dict(images_seen="images seen", seconds="wall seconds (training)", step="step")
+LONG_ARM = 3  # an arm reaching more than this many times further along x than another: log x
 
 
-def save_comparison_curves(histories, loss_path, quality_path):
+def _ends(histories, x_name, y_name):
+    """How far along x each arm reaches (its largest positive x with a y, over its seeds); arms
+    without such a point are left out."""
+    ends = []
+    for runs in histories.values():
+        reach = []
+        for rows in runs:
+            x, y = history.values(rows, x_name), history.values(rows, y_name)
+            keep = np.isfinite(x) & np.isfinite(y) & (x > 0)
+            reach += [x[keep].max()] if keep.any() else []
+        ends += [max(reach)] if reach else []
+    return ends
+
+
+def comparison_figures(histories, floor=None, floor_label="real test images"):
+    """The two figures of save_comparison_curves: (losses, quality or None when no arm was
+    scored), open; the caller saves and closes them."""
+    colours = {label: f"C{index}" for index, label in enumerate(histories)}
+
+    def plot(ax, y_name, x_name, marker=None):
+        ends = _ends(histories, x_name, y_name)
+        log_x = len(ends) > 1 and max(ends) > LONG_ARM * min(ends)
+        for label, runs in histories.items():
+            for seed_index, rows in enumerate(runs):
+                x, y = history.values(rows, x_name), history.values(rows, y_name)
+                keep = np.isfinite(x) & np.isfinite(y) & ((x > 0) if log_x else True)
+                if not keep.any():
+                    continue
+                few = keep.sum() < 30  # a short run's few points would be invisible as a bare line
+                ax.plot(
+                    x[keep],
+                    y[keep],
+                    marker=marker or ("." if few else None),
+                    color=colours[label],
+                    linewidth=1.5 if seed_index == 0 else 0.7,
+                    label=label if seed_index == 0 else None,
+                )
+        if log_x:
+            ax.set_xscale("log")
+        ax.set_xlabel(X_LABELS[x_name])
+        value = (floor or {}).get(y_name)
+        if value is not None and np.isfinite(value):
+            ax.axhline(value, color="black", linestyle="--", linewidth=1, label=floor_label)
+        return bool(ends)
+
+    losses, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for ax, name, title in (
+        (axes[0], "d_loss", "discriminator (critic) loss"),
+        (axes[1], "g_loss", "generator loss"),
+    ):
+        if plot(ax, name, "images_seen"):
+            ax.legend(fontsize=8)
+        ax.set_yscale("symlog")
+        ax.set_ylabel(title)
+    losses.tight_layout()
+
+    panels = [p for p in QUALITY_PANELS if _ends(histories, p[1], p[0])]
+    if not panels:
+        return losses, None
+    columns = min(len(panels), 4)
+    grid_rows = -(-len(panels) // columns)
+    quality, axes = plt.subplots(
+        grid_rows, columns, figsize=(4.2 * columns, 3.6 * grid_rows), squeeze=False
+    )
+    for ax in axes.flat[len(panels) :]:
+        ax.set_axis_off()
+    for ax, (y_name, x_name, y_label, log) in zip(axes.flat, panels):
+        plot(ax, y_name, x_name, marker="o")  # every panel has data: `panels` kept only those
+        if log:
+            ax.set_yscale("log")
+        ax.set_ylabel(y_label)
+        ax.legend(fontsize=8)
+    quality.tight_layout()
+    return losses, quality
+
+
+def save_comparison_curves(
+    histories, loss_path, quality_path, floor=None, floor_label="real test images"
+):
     """Plots the histories of several arms on shared axes, one colour per arm.
 
     `histories` maps an arm's label to a list of history row lists (one per seed; seeds
     after the first are drawn thinner). Writes the discriminator and generator losses
     against images seen to `loss_path` (symmetric log scale: a Wasserstein critic's loss is
     orders of magnitude larger than a BCE one), and every quality column some arm has, per
-    QUALITY_PANELS, to `quality_path` (skipped when no arm was scored).
+    QUALITY_PANELS, to `quality_path` (skipped when no arm was scored). `floor`, the real
+    held-out images' scores (evaluation.real_floor), adds each panel's figure as a dashed
+    line labelled `floor_label`. An x axis turns logarithmic when one arm reaches more than
+    LONG_ARM times further along it than another: the others then leave the left edge while the
+    long arm stays whole (limits clipping it would hide where it ended up).
+    Returns the paths written.
     """
-    colours = {label: f"C{index}" for index, label in enumerate(histories)}
+    losses, quality = comparison_figures(histories, floor, floor_label)
+    written = []
+    for fig, path in ((losses, loss_path), (quality, quality_path)):
+        if fig is not None:
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp, format="png", dpi=100)
+            plt.close(fig)
+            written.append(path)
+    return written
 
-    def plot(ax, y_name, x_name, marker=None):
-        drawn = False
-        for label, runs in histories.items():
-            for seed_index, rows in enumerate(runs):
-                x, y = history.values(rows, x_name), history.values(rows, y_name)
-                keep = np.isfinite(x) & np.isfinite(y)
-                if not keep.any():
-                    continue
-                few = keep.sum() < 30  # a short run's few points would be invisible as a bare line
-                ax.plot(x[keep], y[keep], marker=marker or ("." if few else None), color=colours[label],
-                        linewidth=1.5 if seed_index == 0 else 0.7, label=label if seed_index == 0 else None)
-                drawn = True
-        return drawn
 
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    for ax, name, title in ((axes[0], "d_loss", "discriminator (critic) loss"), (axes[1], "g_loss", "generator loss")):
-        if plot(ax, name, "images_seen"):
-            ax.legend(fontsize=8)
-        ax.set_yscale("symlog")
-        ax.set_xlabel(X_LABELS["images_seen"])
-        ax.set_ylabel(title)
-    fig.tight_layout()
-    with atomic_path(loss_path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+def save_confusion_matrix_png(
+    matrix, path, class_names=None, title="requested label vs judged label"
+):
+    """Write a labelled heat map of a (K, K) confusion matrix (rows requested, columns judged) to
+    PNG, its ticks the class names (default 0 .. K-1)."""
+    # Agg without touching pyplot's global backend
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    panels = [p for p in QUALITY_PANELS if any(
-        np.isfinite(history.values(rows, p[0])).any() for runs in histories.values() for rows in runs)]
-    if not panels:
-        return [loss_path]
-    columns = min(len(panels), 4)
-    grid_rows = -(-len(panels) // columns)
-    fig, axes = plt.subplots(grid_rows, columns, figsize=(4.2 * columns, 3.6 * grid_rows), squeeze=False)
-    for ax in axes.flat[len(panels):]:
-        ax.set_axis_off()
-    for ax, (y_name, x_name, y_label, log) in zip(axes.flat, panels):
-        plot(ax, y_name, x_name, marker="o")  # every panel has data: `panels` kept only those
-        if log:
-            ax.set_yscale("log")
-        ax.set_xlabel(X_LABELS[x_name])
-        ax.set_ylabel(y_label)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    with atomic_path(quality_path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return [loss_path, quality_path]
+    matrix = np.asarray(matrix)
+    side = max(6.0, 0.45 * len(matrix))  # inches: room for each class's numbers
+    figure = Figure(figsize=(side, side * 0.9))
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    image = axes.imshow(matrix, cmap="Blues")
+    figure.colorbar(image, ax=axes, label="images")
+    classes = range(matrix.shape[0])
+    names = [str(name) for name in (class_names if class_names is not None else classes)]
+    axes.set_xticks(classes, names, rotation=90 if max(map(len, names)) > 2 else 0)
+    axes.set_yticks(classes, names)
+    axes.set_xlabel("class predicted by the judge")
+    axes.set_ylabel("class requested (label)")
+    axes.set_title(title)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for row in classes:
+        for column in classes:
+            value = matrix[row, column]
+            if value:
+                colour = "white" if value > threshold else "black"
+                axes.text(
+                    column, row, str(value), ha="center", va="center", fontsize=7, color=colour
+                )
+    figure.tight_layout()
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=100)
