@@ -17,12 +17,11 @@ import urllib.parse
 import numpy as np
 import tensorflow as tf
 
-from cgan.config import DataSource
+from cgan import image_folder
+from cgan.datasource import DataSource
 from cgan.errors import CganError, first_line
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # what Pillow reads and people keep datasets in
-FOLDER_TEST_EVERY = 10  # a folder dataset holds out every 10th image of each class as its test split
-RESIZE_CHUNK = 5_000  # images resized per call: bounds the float32 copy (5,000 x 64 x 64 x 3 = 245 MB)
+RESIZE_CHUNK = 5_000  # images resized per call: bounds the float32 copy of a big dataset
 EXAMPLE_DATASETS = "mnist, fashion_mnist, kmnist, emnist/digits, cifar10"
 
 
@@ -55,13 +54,18 @@ def _can_reach(url, timeout=5.0):
 
 
 def _original_files(builder):
-    """{file name: url} of the files tfds downloads for `builder` (what a manual folder must hold)."""
-    return {info.filename or os.path.basename(url): url for url, info in (builder.url_infos or {}).items()}
+    """{file name: url} of the files tfds downloads for `builder`: what a manual folder holds."""
+    return {
+        info.filename or os.path.basename(url): url
+        for url, info in (builder.url_infos or {}).items()
+    }
 
 
 def _how_to_supply(builder):
     names = ", ".join(sorted(_original_files(builder))) or "its original files"
-    flag = "--mnist_dir DIR or set CGAN_MNIST_DIR" if builder.name == "mnist" else "--manual_dir DIR"
+    flag = (
+        "--mnist_dir DIR or set CGAN_MNIST_DIR" if builder.name == "mnist" else "--manual_dir DIR"
+    )
     return f"put {builder.name}'s original files ({names}) in a folder and pass {flag}"
 
 
@@ -71,7 +75,9 @@ def _check_manual_dir(builder, manual_dir):
     for name in sorted(_original_files(builder)):
         path = os.path.join(manual_dir, name)
         if not os.access(path, os.R_OK):
-            raise CganError(f"{builder.name} file {path!r} is missing or unreadable; {_how_to_supply(builder)}")
+            raise CganError(
+                f"{builder.name} file {path!r} is missing or unreadable; {_how_to_supply(builder)}"
+            )
 
 
 def _tfds_builder(source):
@@ -82,14 +88,20 @@ def _tfds_builder(source):
     try:
         builder = tfds.builder(source.dataset, data_dir=source.data_dir)
     except DatasetNotFoundError:
-        raise CganError(f"--dataset: tensorflow-datasets has no dataset {source.dataset!r} (e.g. {EXAMPLE_DATASETS}, "
-                        "or folder:PATH for your own images)") from None
+        raise CganError(
+            f"--dataset: tensorflow-datasets has no dataset {source.dataset!r} "
+            f"(e.g. {EXAMPLE_DATASETS}, or folder:PATH for your own images)"
+        ) from None
     except (ValueError, KeyError) as error:  # an unknown config such as emnist/nothing
         raise CganError(f"--dataset {source.dataset!r}: {first_line(error)}") from None
     features = builder.info.features
-    if not all(name in features for name in ("image", "label")) or not hasattr(features["label"], "names"):
-        raise CganError(f"--dataset {source.dataset!r} has no 'image' and class 'label' features "
-                        f"(it has {', '.join(features)}): cgan trains on image classification datasets")
+    if not all(name in features for name in ("image", "label")) or not hasattr(
+        features["label"], "names"
+    ):
+        raise CganError(
+            f"--dataset {source.dataset!r} has no 'image' and class 'label' features "
+            f"(it has {', '.join(features)}): cgan trains on image classification datasets"
+        )
     return builder
 
 
@@ -100,14 +112,21 @@ def _prepared_builder(source):
 
     builder = _tfds_builder(source)
     if source.manual_dir:
-        _check_manual_dir(builder, source.manual_dir)  # even when prepared: a wrong flag should not pass silently
+        _check_manual_dir(
+            builder, source.manual_dir
+        )  # even when prepared: a wrong flag should not pass silently
     if builder.is_prepared():
         return builder
     urls = list(_original_files(builder).values())
     if not source.manual_dir and urls and not _can_reach(urls[0]):
-        raise CganError(f"{builder.name} is not prepared and cannot be downloaded (no network); "
-                        f"{_how_to_supply(builder)}")
-    print(f"Preparing {builder.name} in {builder.data_dir} (once) from {source.manual_dir or 'the network'}")
+        raise CganError(
+            f"{builder.name} is not prepared and cannot be downloaded (no network); "
+            f"{_how_to_supply(builder)}"
+        )
+    print(
+        f"Preparing {builder.name} in {builder.data_dir} (once) "
+        f"from {source.manual_dir or 'the network'}"
+    )
     tfds.disable_progress_bar()  # its bars would bury the one-line errors below
     config = tfds.download.DownloadConfig(manual_dir=source.manual_dir)
     try:
@@ -115,9 +134,13 @@ def _prepared_builder(source):
     except NonMatchingChecksumError as error:
         match = re.search(r"downloaded to (\S+?),", str(error))
         bad = match.group(1) if match else "a file"
-        raise CganError(f"{bad} fails its checksum: replace it with the original {builder.name} file") from None
+        raise CganError(
+            f"{bad} fails its checksum: replace it with the original {builder.name} file"
+        ) from None
     except (OSError, ValueError) as error:  # corrupt gzip, truncated IDX file, failed download
-        raise CganError(f"could not prepare {builder.name}: {first_line(error)}; {_how_to_supply(builder)}") from None
+        raise CganError(
+            f"could not prepare {builder.name}: {first_line(error)}; {_how_to_supply(builder)}"
+        ) from None
     return builder
 
 
@@ -131,10 +154,13 @@ def _tfds_split(builder, split):
 def _tfds_arrays(source, split):
     builder = _prepared_builder(source)
     try:
-        images, labels = builder.as_dataset(split=_tfds_split(builder, split), batch_size=-1, as_supervised=True)
+        images, labels = builder.as_dataset(
+            split=_tfds_split(builder, split), batch_size=-1, as_supervised=True
+        )
     except (tf.errors.OpError, OSError, ValueError) as error:  # a truncated or edited prepared file
         raise CganError(
-            f"the prepared {builder.name} in {builder.data_dir} is unreadable ({first_line(error)}); "
+            f"the prepared {builder.name} in {builder.data_dir} is unreadable "
+            f"({first_line(error)}); "
             f"delete that folder and {builder.name} is prepared again from the original files"
         ) from None
     return images.numpy(), labels.numpy()
@@ -146,70 +172,9 @@ def _tfds_spec(source):
     return DatasetSpec(source.dataset, tuple(builder.info.features["image"].shape), names)
 
 
-# ---------------------------------------------------------------------------------------------
-# A folder of images, one sub-folder per class
-# ---------------------------------------------------------------------------------------------
-
-
-def _folder_classes(folder):
-    """[(class name, [image paths])] of folder/<class>/<image>, classes and files in name order."""
-    if not os.path.isdir(folder):
-        raise CganError(f"--dataset=folder:{folder}: not a readable folder")
-    classes = []
-    for name in sorted(os.listdir(folder)):
-        path = os.path.join(folder, name)
-        if os.path.isdir(path):
-            files = sorted(f for f in os.listdir(path) if f.lower().endswith(IMAGE_SUFFIXES))
-            classes.append((name, [os.path.join(path, f) for f in files]))
-    empty = [name for name, files in classes if not files]
-    if len(classes) < 2 or empty:
-        problem = f"class folders without images: {', '.join(empty)}" if empty else f"{len(classes)} class folders"
-        raise CganError(f"--dataset=folder:{folder} needs one sub-folder of images ({', '.join(IMAGE_SUFFIXES)}) "
-                        f"per class, at least two; found {problem}")
-    return classes
-
-
-def _read_image(path, channels=None):
-    """uint8 (H, W, C) of one image file, converted to `channels` (1 or 3; None: the file's, alpha dropped)."""
-    from PIL import Image, UnidentifiedImageError  # Pillow comes with matplotlib
-
-    try:
-        with Image.open(path) as image:
-            if channels is None:
-                channels = 1 if image.mode in ("1", "L", "LA", "I", "I;16", "F") else 3
-            pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"))
-    except (OSError, UnidentifiedImageError) as error:
-        raise CganError(f"cannot read image {path!r}: {first_line(error)}") from None
-    return pixels.reshape(*pixels.shape[:2], channels)
-
-
-def _folder_arrays(source, split):
-    """The folder's images, every FOLDER_TEST_EVERY-th of each class in "test" and the rest in "train"."""
-    classes = _folder_classes(source.folder)
-    channels = _read_image(classes[0][1][0]).shape[-1]  # the first image decides: gray or colour
-    images, labels = [], []
-    for label, (_, files) in enumerate(classes):
-        for index, path in enumerate(files):
-            if (index % FOLDER_TEST_EVERY == FOLDER_TEST_EVERY - 1) == (split == "test"):
-                image = _read_image(path, channels)
-                if source.image_size is not None:  # resized one by one: the files may differ in size
-                    image = _resized(image[None], source.image_size)[0]
-                images.append(image)
-                labels.append(label)
-    if not images:
-        raise CganError(f"--dataset=folder:{source.folder} has no {split} images: it keeps every "
-                        f"{FOLDER_TEST_EVERY}th image of a class for testing, so each class needs {FOLDER_TEST_EVERY}")
-    sizes = sorted({image.shape[:2] for image in images})
-    if len(sizes) > 1:
-        raise CganError(f"--dataset=folder:{source.folder} holds images of {len(sizes)} sizes ({sizes[0]}, {sizes[-1]}, "
-                        "...); give --image_size=S to resize them all to S x S")
-    return np.stack(images), np.asarray(labels)
-
-
 def _folder_spec(source):
-    classes = _folder_classes(source.folder)
-    shape = _read_image(classes[0][1][0]).shape
-    return DatasetSpec(source.dataset, shape, tuple(name for name, _ in classes))
+    shape, names = image_folder.shape_and_classes(source)
+    return DatasetSpec(source.dataset, shape, names)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,7 +182,7 @@ def _folder_spec(source):
 # ---------------------------------------------------------------------------------------------
 
 
-def _resized(images, size):
+def resized(images, size):
     """uint8 (N, H, W, C) -> uint8 (N, size, size, C): bilinear, antialiased when shrinking."""
     if images.shape[1:3] == (size, size):
         return images
@@ -236,18 +201,25 @@ def spec(source: DataSource) -> DatasetSpec:
     if source.image_size is not None:
         height = width = source.image_size
     elif height is None or width is None or height % 4 or width % 4:
-        raise CganError(f"--dataset {source.dataset!r} has images of {height} x {width} pixels; the models need "
-                        "sides that are multiples of 4: give --image_size (28, 32, 64, ...)")
+        raise CganError(
+            f"--dataset {source.dataset!r} has images of {height} x {width} pixels; "
+            "the models need sides that are multiples of 4: give --image_size (28, 32, 64, ...)"
+        )
     return dataclasses.replace(found, image_shape=(height, width, channels))
 
 
-@functools.lru_cache(maxsize=4)  # both splits of two datasets: a read takes seconds, and a comparison reads per arm
+@functools.lru_cache(
+    maxsize=4
+)  # both splits of two datasets: a read takes seconds, and a comparison reads per arm
 def _split_arrays(split, source):
-    images, labels = _folder_arrays(source, split) if source.folder else _tfds_arrays(source, split)
+    if source.folder:
+        images, labels = image_folder.arrays(source, split, resized)
+    else:
+        images, labels = _tfds_arrays(source, split)
     if images.ndim == 3:
         images = images[..., None]
     if source.image_size is not None:
-        images = _resized(images, source.image_size)
+        images = resized(images, source.image_size)
     images, labels = images.astype(np.uint8), labels.astype(np.int32)
     for array in (images, labels):
         array.setflags(write=False)  # shared by every caller: nobody may change them in place
@@ -271,11 +243,13 @@ def check_label(source, label):
     """Refuses (CganError) a --digit the dataset has no class for."""
     classes = spec(source).class_names
     if label is not None and not 0 <= label < len(classes):
-        raise CganError(f"--digit must be a label of {source.dataset}, 0 to {len(classes) - 1}, got {label}")
+        raise CganError(
+            f"--digit must be a label of {source.dataset}, 0 to {len(classes) - 1}, got {label}"
+        )
 
 
 def label_shares(source=DataSource()):
-    """Each label's share of the training set, shape (num_classes,): MNIST has 9.0% fives and 11.2% ones."""
+    """Each label's share of the training set, shape (num_classes,): MNIST's are not equal."""
     _, labels = load_arrays("train", source)
     return np.bincount(labels, minlength=spec(source).num_classes) / len(labels)
 
@@ -308,8 +282,7 @@ def training_dataset(images, labels, global_batch_size, seed, skip_batches=0, st
     no Python work per step; scaling to [-1, 1] runs once per batch, vectorized.
     The order depends on `seed` only, so a resumed run passes the number of batches it
     already used as `skip_batches` and gets the very batches an uninterrupted run would:
-    skipping 9,000 batches (10 epochs at batch 64) takes about 1.3 s once, where saving the
-    iterator in every checkpoint would add its 60,000-image shuffle buffer (59 MB, 2.3 s).
+    skipping is cheaper than saving the iterator's whole shuffle buffer in every checkpoint.
     """
     dataset = tf.data.Dataset.from_tensor_slices((images, labels)).cache()
     dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)

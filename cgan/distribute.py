@@ -9,7 +9,9 @@ from cgan.config import STRATEGIES
 from cgan.errors import CganError, first_line
 
 
-@functools.lru_cache(maxsize=None)  # one per process: a multi-worker strategy can be set up only once
+@functools.lru_cache(
+    maxsize=None
+)  # one per process: a multi-worker strategy can be set up only once
 def make_strategy(name="auto"):
     """The strategy called `name` (one of STRATEGIES).
 
@@ -44,9 +46,14 @@ def _multi_worker():
     )
     try:
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
-    except (RuntimeError, ValueError) as error:  # TensorFlow already running, or a malformed TF_CONFIG
-        raise CganError(f"--strategy=multi_worker: {first_line(error)}; it must be set up before any "
-                        "other TensorFlow work of the process, from a valid TF_CONFIG") from None
+    except (
+        RuntimeError,
+        ValueError,
+    ) as error:  # TensorFlow already running, or a malformed TF_CONFIG
+        raise CganError(
+            f"--strategy=multi_worker: {first_line(error)}; it must be set up before any "
+            "other TensorFlow work of the process, from a valid TF_CONFIG"
+        ) from None
 
 
 def _tpu():
@@ -70,8 +77,12 @@ def check_workers_agree(strategy, step, run_dir):
     from different steps: a resumed run whose folder not every machine can read."""
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return
-    gather = tf.function(lambda: strategy.gather(strategy.run(lambda: tf.reshape(step.read_value(), [1])), axis=0))
+    gather = tf.function(
+        lambda: strategy.gather(strategy.run(lambda: tf.reshape(step.read_value(), [1])), axis=0)
+    )
     steps = sorted(set(gather().numpy().tolist()))
     if len(steps) > 1:
-        raise CganError(f"the workers would start from different steps ({', '.join(map(str, steps))}): each "
-                        f"resumes from the latest checkpoint in {run_dir}, which every machine must see")
+        raise CganError(
+            f"the workers would start from different steps ({', '.join(map(str, steps))}): each "
+            f"resumes from the latest checkpoint in {run_dir}, which every machine must see"
+        )

@@ -53,7 +53,9 @@ def read_json(path):
         with open(path) as f:
             return json.load(f)
     except (OSError, ValueError) as error:
-        raise CganError(f"{path} is not readable JSON ({error}); restore it, or start over with --overwrite") from None
+        raise CganError(
+            f"{path} is not readable JSON ({error}); restore it, or start over with --overwrite"
+        ) from None
 
 
 def remove_leftovers(folder):
@@ -130,8 +132,14 @@ def _flock_holder(fd):
     try:
         with open("/proc/locks") as f:
             for line in f:
-                fields = line.split()  # "1: FLOCK ADVISORY WRITE <pid> <major>:<minor>:<inode> 0 EOF"
-                if len(fields) > 5 and fields[1] == "FLOCK" and fields[5].rsplit(":", 1)[-1] == str(inode):
+                fields = (
+                    line.split()
+                )  # "1: FLOCK ADVISORY WRITE <pid> <major>:<minor>:<inode> 0 EOF"
+                if (
+                    len(fields) > 5
+                    and fields[1] == "FLOCK"
+                    and fields[5].rsplit(":", 1)[-1] == str(inode)
+                ):
                     return int(fields[4])
     except (OSError, ValueError):
         pass

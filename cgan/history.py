@@ -7,11 +7,17 @@ import numpy as np
 
 from cgan.files import atomic_path
 
-COLUMNS = (
-    "step", "epoch", "images_seen", "seconds", "d_loss", "d_accuracy", "g_loss",
-    # quality, at the end of the epochs that were scored (--eval_every)
-    "fid", "inception_score", "precision", "recall", "accuracy", "digits_below_5_percent",
+# The judge's figures, in the rows of the epochs that were scored (--eval_every).
+QUALITY_COLUMNS = (
+    "fid",
+    "inception_score",
+    "precision",
+    "recall",
+    "accuracy",
+    "digits_below_5_percent",
 )
+COLUMNS = ("step", "epoch", "images_seen", "seconds", "d_loss", "d_accuracy", "g_loss")
+COLUMNS += QUALITY_COLUMNS
 
 
 class History:
@@ -23,7 +29,11 @@ class History:
         self.rows = []
         if os.path.exists(path):
             with open(path, newline="") as f:
-                self.rows = [row for row in csv.DictReader(f) if _step(row) is not None and _step(row) <= resume_step]
+                self.rows = [
+                    row
+                    for row in csv.DictReader(f)
+                    if _step(row) is not None and _step(row) <= resume_step
+                ]
         self._write()
 
     def append(self, row):

@@ -87,10 +87,11 @@ def gradient_penalty(critic, real, fake, weights):
 
 
 def mode_seeking(fake, noise):
-    """Mode-seeking term of Mao et al. 2019 (MSGAN), one value per example: 1 / (d_image / d_z + 1e-5)
-    of the pair the example belongs to, the pairs being adjacent rows (0 and 1, 2 and 3, ...) drawn
-    for one label, d a mean absolute difference. It is large when two noise vectors give nearly the
-    same image, so the generator lowers it by spreading its samples out."""
+    """Mode-seeking term of Mao et al. 2019 (MSGAN), one value per example:
+    1 / (d_image / d_z + 1e-5) of the pair the example belongs to, the pairs being adjacent rows
+    (0 and 1, 2 and 3, ...) drawn for one label, d a mean absolute difference. It is large when
+    two noise vectors give nearly the same image, so the generator lowers it by spreading its
+    samples out."""
     pairs = tf.shape(fake)[0] // 2
 
     def pair_distance(x):
@@ -102,5 +103,6 @@ def mode_seeking(fake, noise):
 
 
 def paired_labels(labels):
-    """`labels` with each odd row given its even neighbour's label: the pairs mode_seeking compares."""
+    """`labels` with each odd row given its even neighbour's label: the pairs mode_seeking
+    compares."""
     return tf.repeat(labels[::2], 2)

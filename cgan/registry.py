@@ -15,12 +15,18 @@ class Recipe:
     gradient_penalty: float = 0.0  # WGAN-GP weight; 0 switches the penalty off
     critic_steps: int = 1  # discriminator updates per generator update
     learning_rate: float = 2e-4  # Radford et al. 2015 (DCGAN)
-    learning_rate_decay: str = "constant"  # name in cgan.trainer.LEARNING_RATE_DECAYS: the rate over the budget
+    learning_rate_decay: str = (
+        "constant"  # name in cgan.schedules.LEARNING_RATE_DECAYS: the rate over the budget
+    )
     beta_1: float = 0.5  # Radford et al. 2015: 0.9 makes GAN training oscillate
     beta_2: float = 0.999  # Adam's default
     ema: float = 0.0  # generator weight averaging decay; 0 disables it
-    class_weight: float = 0.0  # auxiliary classifier loss (AC-GAN); needs a discriminator with a class head
-    mode_seeking: float = 0.0  # weight of the generator's mode-seeking term (Mao et al. 2019); 0 switches it off
+    class_weight: float = (
+        0.0  # auxiliary classifier loss (AC-GAN); needs a discriminator with a class head
+    )
+    mode_seeking: float = (
+        0.0  # weight of the generator's mode-seeking term (Mao et al. 2019); 0 switches it off
+    )
 
 
 @dataclasses.dataclass(frozen=True)

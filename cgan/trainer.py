@@ -9,27 +9,22 @@ import numpy as np
 import tensorflow as tf
 
 from cgan import losses
-from cgan.errors import CganError
-
-# The share of the learning rate left a fraction `progress` (0 to 1) of the way through the budget.
-LEARNING_RATE_DECAYS = {
-    "constant": lambda progress: 1.0,
-    "linear": lambda progress: 1.0 - progress,  # to zero at the end: the last steps settle instead of jumping
-}
-
-
-def get_decay(name):
-    """The learning-rate decay registered under `name`; an unknown name lists the known ones."""
-    try:
-        return LEARNING_RATE_DECAYS[name]
-    except KeyError:
-        raise CganError(f"unknown learning rate decay {name!r}; known: {', '.join(LEARNING_RATE_DECAYS)}") from None
+from cgan.schedules import get_decay
 
 
 class GANTrainer:
     """Owns the optimizers, the optional EMA generator, and the distributed train step."""
 
-    def __init__(self, generator, discriminator, recipe, global_batch_size, strategy, seed=0, jit_compile=False):
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        recipe,
+        global_batch_size,
+        strategy,
+        seed=0,
+        jit_compile=False,
+    ):
         self.generator = generator
         self.discriminator = discriminator
         self.recipe = recipe
@@ -42,31 +37,33 @@ class GANTrainer:
         self.has_class_head = len(discriminator.outputs) == 2  # [adversarial logits, class logits]
         if self.has_class_head != (recipe.class_weight > 0):
             raise ValueError(
-                f"{discriminator.name} has {len(discriminator.outputs)} output(s) but class_weight is "
-                f"{recipe.class_weight}: a class head and a class-loss weight go together"
+                f"{discriminator.name} has {len(discriminator.outputs)} output(s) but class_weight "
+                f"is {recipe.class_weight}: a class head and a class-loss weight go together"
             )
-        self.metric_names = ("d_loss", "g_loss") + (("d_accuracy",) if self.loss.has_accuracy else ())
-        # float16 gradients underflow without loss scaling; bfloat16 has float32's range and needs none.
+        self.metric_names = ("d_loss", "g_loss") + (
+            ("d_accuracy",) if self.loss.has_accuracy else ()
+        )
+        # float16 gradients underflow without loss scaling; bfloat16 has float32's range and needs
+        # none.
         self.loss_scaling = generator.dtype_policy.compute_dtype == "float16"
-        # Grappler's remapper fails to fuse Conv2D + BiasAdd + LeakyReLU when the gradient needs the
-        # BiasAdd output, and prints an "E ... remapper failed" line on every run. It then leaves the
-        # graph unfused anyway: off, cgan trains at the same speed (730 vs 720 images/s, 2 CPU cores).
-        tf.config.optimizer.set_experimental_options({"remapping": False})
         with strategy.scope():
             self.g_optimizer = self._adam()
             self.d_optimizer = self._adam()
             self.g_optimizer.build(generator.trainable_variables)
             self.d_optimizer.build(discriminator.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-            # What the divergence guard's halvings left of the recipe's rate (checkpointed); the decay
-            # over the budget multiplies it at every step (set_progress).
-            self.learning_rate_scale = tf.Variable(1.0, dtype=tf.float64, trainable=False, name="learning_rate_scale")
+            # What the divergence guard's halvings left of the recipe's rate (checkpointed); the
+            # decay over the budget multiplies it at every step (set_progress).
+            self.learning_rate_scale = tf.Variable(
+                1.0, dtype=tf.float64, trainable=False, name="learning_rate_scale"
+            )
             self.ema_generator = None
             if recipe.ema:
                 self.ema_generator = keras.models.clone_model(generator)
                 self.ema_generator.set_weights(generator.get_weights())
-        # XLA compiles one step, not the loop around it: reading the input iterator cannot be compiled.
-        self._one_step = tf.function(self._one_step_fn, jit_compile=jit_compile)
+        # XLA compiles one step, not the loop around it: reading the input iterator cannot be
+        # compiled.
+        self.one_step = tf.function(self._one_step_fn, jit_compile=jit_compile)
         self._train_steps = tf.function(self._train_steps_fn)
         self._finite_flags = tf.function(self._finite_flags_fn)
 
@@ -93,7 +90,9 @@ class GANTrainer:
             d_optimizer=self.d_optimizer,
             step=self.step,
             learning_rate_scale=self.learning_rate_scale,
-            random_states=[v for model in (self.generator, self.discriminator) for v in _random_states(model)],
+            random_states=[
+                v for model in (self.generator, self.discriminator) for v in _random_states(model)
+            ],
         )
         if self.ema_generator is not None:
             parts["ema_generator"] = self.ema_generator
@@ -101,25 +100,39 @@ class GANTrainer:
 
     def _watched(self):
         """The variables the divergence guard checks: every weight of every network."""
-        models = [self.generator, self.discriminator] + ([self.ema_generator] if self.ema_generator else [])
+        models = [self.generator, self.discriminator] + (
+            [self.ema_generator] if self.ema_generator else []
+        )
         return [(model, weight) for model in models for weight in model.weights]
 
     def _finite_flags_fn(self):
         return tf.stack([tf.reduce_all(tf.math.is_finite(weight)) for _, weight in self._watched()])
 
     def non_finite_weights(self):
-        """Names of the weights holding a NaN or an infinity ("generator/dense/kernel"), [] if none."""
+        """Names of the weights holding a NaN or an infinity ("generator/dense/kernel"), [] if
+        none."""
         flags = self._finite_flags().numpy()
-        return [f"{model.name}/{weight.path}" for (model, weight), ok in zip(self._watched(), flags) if not ok]
+        return [
+            f"{model.name}/{weight.path}"
+            for (model, weight), ok in zip(self._watched(), flags)
+            if not ok
+        ]
 
     def learning_rates(self):
         """The current (generator, discriminator) learning rates."""
-        return tuple(float(optimizer.learning_rate.numpy()) for optimizer in (self.g_optimizer, self.d_optimizer))
+        return tuple(
+            float(optimizer.learning_rate.numpy())
+            for optimizer in (self.g_optimizer, self.d_optimizer)
+        )
 
     def set_progress(self, progress):
         """Sets both learning rates for a point `progress` (0 to 1) of the way through the budget:
         the recipe's rate, times what the divergence guard left of it, times the decay."""
-        rate = self.recipe.learning_rate * float(self.learning_rate_scale.numpy()) * self.decay(progress)
+        rate = (
+            self.recipe.learning_rate
+            * float(self.learning_rate_scale.numpy())
+            * self.decay(progress)
+        )
         for optimizer in (self.g_optimizer, self.d_optimizer):
             optimizer.learning_rate = rate
 
@@ -137,27 +150,36 @@ class GANTrainer:
         interpolation weight per critic-step example. The random numbers are drawn from (seed, step)
         alone (by Philox on the host): the same on any number of replicas, after any resume.
 
-        Runs in the input pipeline (cgan.data.training_dataset), once per step, for the global batch.
+        Runs in the input pipeline (cgan.data.training_dataset), once per step, for the global
+        batch.
         """
         k, batch = self.recipe.critic_steps, self.global_batch_size
-        # Row b: example b of every critic step. (A gather: an integer tf.transpose makes oneDNN print
-        # "E ... oneDNN supports DT_INT32 only on platforms with AVX-512" on stderr.)
+        # Row b: example b of every critic step. (A gather: an integer tf.transpose makes oneDNN
+        # print "E ... oneDNN supports DT_INT32 only on platforms with AVX-512" on stderr.)
         order = np.arange(k * batch).reshape(k, batch).T.reshape(-1)
 
         def example_major(x):
             return tf.reshape(tf.gather(x, order), tf.concat([[batch, k], tf.shape(x)[1:]], axis=0))
 
         noise_key, penalty_key = tf.unstack(
-            tf.random.experimental.stateless_split(tf.stack([tf.cast(self.seed, tf.int64), step]), num=2, alg="philox")
+            tf.random.experimental.stateless_split(
+                tf.stack([tf.cast(self.seed, tf.int64), step]), num=2, alg="philox"
+            )
         )
-        passes = k if k == 1 else k + 1  # one critic step updates both networks from one pass (_joint_update)
+        passes = (
+            k if k == 1 else k + 1
+        )  # one critic step updates both networks from one pass (_joint_update)
         inputs = {
             "images": example_major(images),
             "labels": example_major(labels),
-            "noise": tf.random.stateless_normal([batch, passes, self.latent_dim], seed=noise_key, alg="philox"),
+            "noise": tf.random.stateless_normal(
+                [batch, passes, self.latent_dim], seed=noise_key, alg="philox"
+            ),
         }
         if self.recipe.gradient_penalty:
-            inputs["penalty_weights"] = tf.random.stateless_uniform([batch, k], seed=penalty_key, alg="philox")
+            inputs["penalty_weights"] = tf.random.stateless_uniform(
+                [batch, k], seed=penalty_key, alg="philox"
+            )
         return inputs
 
     def train_step(self, iterator, steps=1):
@@ -169,7 +191,7 @@ class GANTrainer:
     def _train_steps_fn(self, iterator, steps):
         totals = {name: tf.constant(0.0) for name in self.metric_names}
         for _ in tf.range(steps):
-            metrics = self._one_step(next(iterator))
+            metrics = self.one_step(next(iterator))
             totals = {name: totals[name] + metrics[name] for name in self.metric_names}
         return {name: total / tf.cast(steps, tf.float32) for name, total in totals.items()}
 
@@ -181,7 +203,7 @@ class GANTrainer:
         }
         self.step.assign_add(1)
         if self.ema_generator is not None:
-            self._update_ema()
+            self.update_ema()
         return metrics
 
     def _replica_step(self, inputs):
@@ -197,7 +219,10 @@ class GANTrainer:
             # k fresh real batches, one per critic step (Gulrajani et al. 2017).
             for j in range(k):
                 d_loss, d_hits = self._discriminator_update(
-                    images[:, j], labels[:, j], noise[:, j], None if weights is None else weights[:, j]
+                    images[:, j],
+                    labels[:, j],
+                    noise[:, j],
+                    None if weights is None else weights[:, j],
                 )
             g_loss = self._generator_update(labels[:, -1], noise[:, k])
         # Per-replica sums over the global batch: a SUM across replicas gives global means.
@@ -210,18 +235,21 @@ class GANTrainer:
         return tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch_size)
 
     def _discriminate(self, images, labels):
-        """(adversarial logits, class logits or None): a class head is the optional second output."""
+        """(adversarial logits, class logits or None): a class head is the optional second
+        output."""
         outputs = self.discriminator([images, labels], training=True)
         return tuple(outputs) if self.has_class_head else (outputs, None)
 
-    def _class_loss(self, class_logits, labels):
+    def class_loss(self, class_logits, labels):
         """The auxiliary classifier's cross-entropy on logits (one softmax, inside the loss)."""
-        return self.recipe.class_weight * tf.nn.sparse_softmax_cross_entropy_with_logits(labels, class_logits)
+        return self.recipe.class_weight * tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels, class_logits
+        )
 
     def _discriminator_loss(self, real, fake, labels, fake_labels, penalty_weights):
-        """(mean loss, mean accuracy, fake outputs): the fake outputs serve a joint generator update.
-        `fake_labels`: the labels the fakes were drawn for; `penalty_weights`: the gradient penalty's
-        interpolation weights (None without a penalty)."""
+        """(mean loss, mean accuracy, fake outputs): the fake outputs serve a joint generator
+        update. `fake_labels`: the labels the fakes were drawn for; `penalty_weights`: the gradient
+        penalty's interpolation weights (None without a penalty)."""
         real_logits, real_classes = self._discriminate(real, labels)
         fake_logits, fake_classes = self._discriminate(fake, fake_labels)
         per_example = self.loss.discriminator(real_logits, fake_logits)
@@ -232,39 +260,52 @@ class GANTrainer:
             )
         if self.has_class_head:
             # The class head learns from real digits only: learning from fakes too rewards the
-            # generator for easily classified digits (Gong et al. 2019, "Twin auxiliary classifiers").
-            per_example += self._class_loss(real_classes, labels)
+            # generator for easily classified digits (Gong et al. 2019, "Twin auxiliary
+            # classifiers").
+            per_example += self.class_loss(real_classes, labels)
         # Accuracy: real scored positive and fake scored negative, averaged over both halves.
         hits = tf.cast(real_logits > 0, tf.float32) + tf.cast(fake_logits < 0, tf.float32)
-        return self._mean(per_example), self._mean(tf.reshape(hits, [-1]) / 2.0), (fake_logits, fake_classes)
+        return (
+            self._mean(per_example),
+            self._mean(tf.reshape(hits, [-1]) / 2.0),
+            (fake_logits, fake_classes),
+        )
 
-    def _fake_labels(self, labels):
-        """The labels the generator draws for: with the mode-seeking term, pairs of rows share one."""
+    def fake_labels(self, labels):
+        """The labels the generator draws for: with the mode-seeking term, pairs of rows share
+        one."""
         return losses.paired_labels(labels) if self.recipe.mode_seeking else labels
 
-    def _generator_loss(self, fake, noise, fake_outputs, fake_labels):
+    def generator_loss(self, fake, noise, fake_outputs, fake_labels):
+        """The generator's mean loss on fakes drawn from `noise` for `fake_labels`, given the
+        discriminator's `fake_outputs` (adversarial logits, class logits or None)."""
         fake_logits, fake_classes = fake_outputs
         per_example = self.loss.generator(fake_logits)
         if self.has_class_head:
-            per_example += self._class_loss(fake_classes, fake_labels)
+            per_example += self.class_loss(fake_classes, fake_labels)
         if self.recipe.mode_seeking:
             per_example += self.recipe.mode_seeking * losses.mode_seeking(fake, noise)
         return self._mean(per_example)
 
     def _apply(self, optimizer, tape, loss, model):
         variables = model.trainable_variables
-        # float16: the gradients of the loss times the loss scale; the LossScaleOptimizer divides it out.
+        # float16: the gradients of the loss times the loss scale; the LossScaleOptimizer divides
+        # it out.
         scale = optimizer.scale_loss(tf.ones_like(loss)) if self.loss_scaling else None
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables, output_gradients=scale), variables))
+        optimizer.apply_gradients(
+            zip(tape.gradient(loss, variables, output_gradients=scale), variables)
+        )
 
     def _joint_update(self, real, labels, noise, penalty_weights):
         """Both networks updated from one generator pass, as in the TensorFlow DCGAN tutorial:
-        about 20% faster on a CPU than two passes, and no worse per image seen."""
-        fake_labels = self._fake_labels(labels)
+        faster on a CPU than two passes, and no worse per image seen."""
+        fake_labels = self.fake_labels(labels)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator([noise, fake_labels], training=True)
-            d_loss, d_hits, fake_outputs = self._discriminator_loss(real, fake, labels, fake_labels, penalty_weights)
-            g_loss = self._generator_loss(fake, noise, fake_outputs, fake_labels)
+            d_loss, d_hits, fake_outputs = self._discriminator_loss(
+                real, fake, labels, fake_labels, penalty_weights
+            )
+            g_loss = self.generator_loss(fake, noise, fake_outputs, fake_labels)
         self._apply(self.d_optimizer, d_tape, d_loss, self.discriminator)
         self._apply(self.g_optimizer, g_tape, g_loss, self.generator)
         return d_loss, g_loss, d_hits
@@ -272,19 +313,24 @@ class GANTrainer:
     def _discriminator_update(self, real, labels, noise, penalty_weights):
         fake = self.generator([noise, labels], training=True)
         with tf.GradientTape() as tape:
-            d_loss, d_hits, _ = self._discriminator_loss(real, fake, labels, labels, penalty_weights)
+            d_loss, d_hits, _ = self._discriminator_loss(
+                real, fake, labels, labels, penalty_weights
+            )
         self._apply(self.d_optimizer, tape, d_loss, self.discriminator)
         return d_loss, d_hits
 
     def _generator_update(self, labels, noise):
-        fake_labels = self._fake_labels(labels)
+        fake_labels = self.fake_labels(labels)
         with tf.GradientTape() as tape:
             fake = self.generator([noise, fake_labels], training=True)
-            g_loss = self._generator_loss(fake, noise, self._discriminate(fake, fake_labels), fake_labels)
+            g_loss = self.generator_loss(
+                fake, noise, self._discriminate(fake, fake_labels), fake_labels
+            )
         self._apply(self.g_optimizer, tape, g_loss, self.generator)
         return g_loss
 
-    def _update_ema(self):
+    def update_ema(self):
+        """Moves the weight average one step towards the generator's weights."""
         # Warm-up as in tf.train.ExponentialMovingAverage: early steps follow the weights closely.
         step = tf.cast(self.step, tf.float32)
         decay = tf.minimum(self.recipe.ema, (1.0 + step) / (10.0 + step))

@@ -44,22 +44,33 @@ def base():
 
 @experiment
 def all_15min():
-    """The comparison of issue 4: every architecture, 15 minutes each (about 2 hours on 2 cores)."""
+    """The comparison of issue 4: every architecture, 15 minutes of training each."""
     return base()
 
 
 @experiment
 def quick():
-    """A smoke comparison of a conditional and an unconditional model: one epoch each, small scores (minutes)."""
-    return dataclasses.replace(base(), archs=("dense", "cgan"), budget_seconds=None, budget_images=60_000,
-                               eval_samples=2_000)
+    """A smoke comparison of a conditional and an unconditional model: one epoch each, small
+    scores (minutes)."""
+    return dataclasses.replace(
+        base(),
+        archs=("dense", "cgan"),
+        budget_seconds=None,
+        budget_images=60_000,
+        eval_samples=2_000,
+    )
 
 
 @experiment
 def classic_3seeds():
     """The four original architectures, 5 epochs each, 3 seeds: how much of a gap is seed noise."""
-    return dataclasses.replace(base(), archs=("dense", "dcgan", "cgan", "wgan_gp"), budget_seconds=None,
-                               budget_images=300_000, seeds=3)
+    return dataclasses.replace(
+        base(),
+        archs=("dense", "dcgan", "cgan", "wgan_gp"),
+        budget_seconds=None,
+        budget_images=300_000,
+        seeds=3,
+    )
 
 
 @experiment

@@ -1,25 +1,134 @@
-"""Shared fixtures (the real MNIST files, a per-session tfds folder) and helpers for command-line tests."""
+"""Shared fixtures (the real MNIST files, a per-session tfds folder, a synthetic digit folder,
+the MNIST judge) and helpers for command-line tests.
+
+A cold judge cache is filled by a process started with the session, and the modules whose tests
+score with the judge (they ask for `mnist_judge`) run last: its minutes of training overlap
+the tests that need no judge instead of adding to them.
+"""
 
 import os
+import signal
 import subprocess
 import sys
 import types
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIBLING_MNIST = os.path.join(REPO, "..", "shared", "data", "mnist")
+SYNTHETIC_PER_CLASS = 150  # 135 training images a class: an epoch of batch 32 is 42 steps
+# Trains (or loads) the MNIST judge and its reference and floor, in the cache every run uses.
+JUDGE_SCRIPT = """
+import sys
+from cgan import runtime, scores
+from cgan.config import Config, DataSource
+from cgan.judge import load_judge
+runtime.configure(Config())
+judge = load_judge(DataSource(manual_dir=sys.argv[1], data_dir=sys.argv[2]), verbose=0)
+scores.real_floor(judge)  # the reference features too
+"""
+
+
+def find_mnist_dir():
+    """The folder of the four original MNIST files ($CGAN_MNIST_DIR, else ../shared/data/mnist),
+    or None when it does not hold them."""
+    path = os.environ.get("CGAN_MNIST_DIR") or SIBLING_MNIST
+    if not os.path.exists(os.path.join(path, "train-images-idx3-ubyte.gz")):
+        return None
+    return os.path.abspath(path)
 
 
 @pytest.fixture(scope="session")
 def mnist_dir():
     """The four original MNIST files: $CGAN_MNIST_DIR, else ../shared/data/mnist."""
-    path = os.environ.get("CGAN_MNIST_DIR") or SIBLING_MNIST
-    if not os.path.exists(os.path.join(path, "train-images-idx3-ubyte.gz")):
+    path = find_mnist_dir()
+    if path is None:
         pytest.skip("real MNIST files not found: set CGAN_MNIST_DIR")
-    return os.path.abspath(path)
+    return path
+
+
+def pytest_collection_modifyitems(items):
+    """Modules with a test that asks for the MNIST judge run last (in file order, as the others)."""
+    late = {item.path for item in items if "mnist_judge" in getattr(item, "fixturenames", ())}
+    items.sort(key=lambda item: item.path in late)  # a stable sort: the order is otherwise kept
+
+
+def _wanted(session, fixture):
+    return any(fixture in getattr(item, "fixturenames", ()) for item in session.items)
+
+
+def _start(folder, command, nice=0):
+    """python `command` started in a process of its own (`nice`: at a lower priority), its output
+    going to files in `folder`: a pipe nobody reads yet would stall it once full."""
+    outputs = types.SimpleNamespace(stdout=folder / "stdout.txt", stderr=folder / "stderr.txt")
+    priority = ["nice", "-n", str(nice)] if nice else []
+    with open(outputs.stdout, "w") as stdout, open(outputs.stderr, "w") as stderr:
+        process = subprocess.Popen(
+            [*priority, sys.executable, *command],
+            cwd=REPO,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    return types.SimpleNamespace(process=process, **vars(outputs))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def background(request, tmp_path_factory):
+    """The slow checks with processes of their own, started with the session when a collected
+    test asks for them, to overlap the tests before: the MNIST judge's training (when the cache
+    has none and the files are there) and tests/replica_equivalence.py (at low priority: on the
+    CPU the rest leaves). None for each that is not started."""
+    from cgan.judge import judge_folder
+
+    started = types.SimpleNamespace(judge=None, equivalence=None)
+    mnist = find_mnist_dir()
+    cached = os.path.exists(os.path.join(judge_folder(), "judge.json"))
+    if _wanted(request.session, "mnist_judge") and mnist and not cached:
+        folder = tmp_path_factory.mktemp("judge-training")
+        tfds = folder / "tfds"  # its own: two processes never prepare one tfds folder
+        started.judge = _start(folder, ["-c", JUDGE_SCRIPT, mnist, str(tfds)])
+    if _wanted(request.session, "replica_equivalence"):
+        script = os.path.join(REPO, "tests", "replica_equivalence.py")
+        started.equivalence = _start(tmp_path_factory.mktemp("equivalence"), [script], nice=10)
+    try:
+        yield started
+    finally:
+        for run in (started.judge, started.equivalence):
+            if run is not None and run.process.poll() is None:
+                os.killpg(run.process.pid, signal.SIGKILL)
+            if run is not None:
+                run.process.wait()
+
+
+@pytest.fixture(scope="session")
+def mnist_judge(mnist_source, background):
+    """The MNIST judge (cgan.judge.load_judge of the real files), once its training is done."""
+    from cgan.judge import load_judge
+
+    if background.judge is not None and background.judge.process.wait() != 0:
+        pytest.fail(f"training the judge failed:\n{background.judge.stderr.read_text()[-3000:]}")
+    return load_judge(mnist_source, verbose=0)
+
+
+@pytest.fixture(scope="session")
+def replica_equivalence(background):
+    """The running tests/replica_equivalence.py: its process and the files of its output."""
+    return background.equivalence
+
+
+@pytest.fixture(scope="session", autouse=True)
+def process_settings():
+    """The process-wide TensorFlow settings run.py makes (cgan.runtime), made once for the whole
+    session as for a run, so library calls here behave as under run.py whatever runs first. Op
+    determinism stays off: once on, it cannot be turned off for the tests after."""
+    from cgan import runtime
+    from cgan.config import Config
+
+    runtime.configure(Config())
 
 
 @pytest.fixture(scope="session")
@@ -36,18 +145,40 @@ def mnist_source(mnist_dir, data_dir):
     return DataSource(manual_dir=mnist_dir, data_dir=data_dir)
 
 
+@pytest.fixture(scope="session")
+def synthetic_digits(tmp_path_factory):
+    """--dataset=folder:PATH of ten classes "0".."9" of 28 x 28 gray PNGs (a bright square whose
+    place is the class, on noise): MNIST's shape for run tests that need no real digits."""
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("synthetic_digits")
+    rng = np.random.default_rng(0)
+    for label in range(10):
+        os.makedirs(folder / str(label))
+        row, column = divmod(label, 4)
+        for index in range(SYNTHETIC_PER_CLASS):
+            image = rng.integers(0, 60, (28, 28), dtype=np.uint8)
+            image[2 + 8 * row : 10 + 8 * row, 2 + 6 * column : 10 + 6 * column] = 230
+            Image.fromarray(image).save(folder / str(label) / f"{index:03d}.png")
+    return f"folder:{folder}"
+
+
 def run_cli(*args, env_extra=None, timeout=300):
     """Runs run.py with `args` in a fresh process; returns the CompletedProcess (text output)."""
     env = dict(os.environ, **(env_extra or {}))
     return subprocess.run(
         [sys.executable, os.path.join(REPO, "run.py"), *map(str, args)],
-        capture_output=True, text=True, env=env, timeout=timeout,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
     )
 
 
 def run_in_process(capfd, *args):
     """run.py's entry point, as app.run calls it, in this process: what a finished process would
-    give (returncode, stderr), stderr read at the file-descriptor level. 4 s faster than run_cli."""
+    give (returncode, stderr), stderr read at the file-descriptor level. 4 s faster than
+    run_cli."""
     import run
 
     run.FLAGS.unparse_flags()
@@ -62,13 +193,13 @@ def run_in_process(capfd, *args):
 
 
 def snapshot(folder):
-    """{relative path: (mtime, size)} of every file under `folder`: equal snapshots mean untouched."""
-    return {
-        os.path.relpath(os.path.join(root, name), folder): (os.path.getmtime(os.path.join(root, name)),
-                                                             os.path.getsize(os.path.join(root, name)))
-        for root, _, names in os.walk(folder)
-        for name in names
-    }
+    """{relative path: (mtime, size)} of every file under `folder`: equal snapshots: untouched."""
+    found = {}
+    for root, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(root, name)
+            found[os.path.relpath(path, folder)] = (os.path.getmtime(path), os.path.getsize(path))
+    return found
 
 
 def assert_refused(result, folder, before, *expected, exit_code=2, label="error"):

@@ -23,7 +23,8 @@ tf.config.set_logical_device_configuration(CPU, [tf.config.LogicalDeviceConfigur
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from cgan import data, registry  # noqa: E402
+from cgan import data, registry, runtime  # noqa: E402
+from cgan.config import Config  # noqa: E402
 from cgan.trainer import GANTrainer  # noqa: E402
 
 MNIST_SHAPE, MNIST_CLASSES = (28, 28, 1), 10
@@ -45,9 +46,13 @@ def trainer_under(strategy, name):
 
 def state(trainer):
     """Every variable the step changes, in a fixed order."""
-    models = [trainer.generator, trainer.discriminator] + ([trainer.ema_generator] if trainer.ema_generator else [])
+    models = [trainer.generator, trainer.discriminator] + (
+        [trainer.ema_generator] if trainer.ema_generator else []
+    )
     optimizers = [trainer.g_optimizer, trainer.d_optimizer]
-    return [v for model in models for v in model.variables] + [v for o in optimizers for v in o.variables]
+    return [v for model in models for v in model.variables] + [
+        v for o in optimizers for v in o.variables
+    ]
 
 
 def largest_difference(name, images, labels, strategies):
@@ -57,8 +62,9 @@ def largest_difference(name, images, labels, strategies):
     count = BATCH * single.recipe.critic_steps
     differences = []
     for trainer in (single, mirrored):
-        dataset = data.training_dataset(images[:count * 4], labels[:count * 4], count, seed=0,
-                                        step_inputs=trainer.step_inputs)
+        dataset = data.training_dataset(
+            images[: count * 4], labels[: count * 4], count, seed=0, step_inputs=trainer.step_inputs
+        )
         trainer.train_step(iter(trainer.strategy.experimental_distribute_dataset(dataset)))
     for a, b in zip(state(single), state(mirrored)):
         difference = np.abs(np.asarray(a.numpy(), np.float64) - np.asarray(b.numpy(), np.float64))
@@ -68,12 +74,18 @@ def largest_difference(name, images, labels, strategies):
 
 
 def main(names):
+    runtime.configure(Config())  # the process-wide settings run.py makes
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (BATCH * CRITIC_STEPS * 4, *MNIST_SHAPE), dtype=np.uint8)
     labels = rng.integers(0, MNIST_CLASSES, len(images)).astype(np.int32)
     # One strategy each for all architectures: strategies made anew would reuse collective keys.
-    strategies = tf.distribute.OneDeviceStrategy("/cpu:0"), tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    print(json.dumps({name: largest_difference(name, images, labels, strategies) for name in names}))
+    strategies = (
+        tf.distribute.OneDeviceStrategy("/cpu:0"),
+        tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]),
+    )
+    print(
+        json.dumps({name: largest_difference(name, images, labels, strategies) for name in names})
+    )
 
 
 if __name__ == "__main__":

@@ -11,9 +11,11 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from cgan import compare, history, plotting, registry
+from cgan import history, plotting, registry
 from cgan.config import Config
 from cgan.errors import CganError
+from cgan.files import read_json
+from cgan.modes import compare
 from experiments import configs
 
 BUDGET, BATCH, EVAL_SAMPLES = 2000, 32, 200
@@ -28,9 +30,16 @@ def _figures(**values):
 
 
 def test_mean_and_spread_over_seeds_by_hand():
-    summary = compare.mean_and_spread([_figures(fid=1.0, accuracy=0.5), _figures(fid=2.0, accuracy=0.7),
-                                       _figures(fid=6.0, accuracy=0.9)])
-    assert summary["fid"] == pytest.approx((3.0, math.sqrt(((1 - 3) ** 2 + (2 - 3) ** 2 + (6 - 3) ** 2) / 2)))
+    summary = compare.mean_and_spread(
+        [
+            _figures(fid=1.0, accuracy=0.5),
+            _figures(fid=2.0, accuracy=0.7),
+            _figures(fid=6.0, accuracy=0.9),
+        ]
+    )
+    assert summary["fid"] == pytest.approx(
+        (3.0, math.sqrt(((1 - 3) ** 2 + (2 - 3) ** 2 + (6 - 3) ** 2) / 2))
+    )
     assert summary["accuracy"] == pytest.approx((0.7, 0.2))
     mean, spread = compare.mean_and_spread([_figures(fid=4.0)])["fid"]
     assert mean == 4.0 and math.isnan(spread)  # one seed: nothing to spread
@@ -51,17 +60,27 @@ def test_table_rows_markdown_and_csv(tmp_path):
     unconditional = [0.5, 0.5] + [0.0] * 8  # two digits only
     arms = {
         "dense": [dict(figures=compare.figures(_scores(10.0, coverage=unconditional), **speed))],
-        "cgan": [dict(figures=compare.figures(_scores(f, accuracy=a), **speed),
-                      raw_figures=compare.figures(_scores(2 * f, accuracy=a), **speed))
-                 for f, a in ((2.0, 0.9), (4.0, 0.95))],
+        "cgan": [
+            dict(
+                figures=compare.figures(_scores(f, accuracy=a), **speed),
+                raw_figures=compare.figures(_scores(2 * f, accuracy=a), **speed),
+            )
+            for f, a in ((2.0, 0.9), (4.0, 0.95))
+        ],
     }
     rows = compare.table_rows(arms, _scores(0.2, accuracy=0.995), FLOOR)
     assert [(label, count) for label, count, _ in rows] == [
-        ("dense", 1), ("cgan", 2), ("cgan (raw G)", 2), (FLOOR, None)]
+        ("dense", 1),
+        ("cgan", 2),
+        ("cgan (raw G)", 2),
+        (FLOOR, None),
+    ]
     dense, cgan, raw, floor = (summary for _, _, summary in rows)
     assert dense["images_per_second"][0] == 300.0 and dense["digits_covered"][0] == 2
     assert math.isnan(dense["accuracy"][0])
-    assert cgan["fid"] == pytest.approx((3.0, math.sqrt(2))) and raw["fid"] == pytest.approx((6.0, 2 * math.sqrt(2)))
+    assert cgan["fid"] == pytest.approx((3.0, math.sqrt(2))) and raw["fid"] == pytest.approx(
+        (6.0, 2 * math.sqrt(2))
+    )
     assert cgan["digits_covered"][0] == 10  # from the confusion matrix's columns
     assert math.isnan(floor["parameters"][0]) and floor["fid"][0] == 0.2
 
@@ -71,14 +90,21 @@ def test_table_rows_markdown_and_csv(tmp_path):
     cells = [cell.strip() for cell in lines[3].split("|")[1:-1]]  # the cgan row
     assert cells[:6] == ["cgan", "2", "1,000", "300", "2", "3 ± 1.41"]
     assert lines[2].split("|")[11].strip() == "–"  # dense has no conditional accuracy
-    assert compare._cell("{:.3g}", 1.0, 5e-14) == "1"  # a spread of round-off is no spread
+    # A spread of round-off is no spread; a real one is shown.
+    row = compare.markdown_table(
+        [("x", 2, dict(cgan, fid=(1.0, 5e-14), kid=(1.0, 0.25)))]
+    ).splitlines()[2]
+    fid, kid = (row.split("|")[column].strip() for column in (6, 8))
+    assert (fid, kid) == ("1", "1 ± 0.25")
 
     path = tmp_path / "table.csv"
     compare.write_csv(rows, path)
     with open(path, newline="") as f:
         table = list(csv.DictReader(f))
     assert [r["arm"] for r in table] == ["dense", "cgan", "cgan (raw G)", FLOOR]
-    assert float(table[1]["fid"]) == 3.0 and float(table[1]["fid_std"]) == pytest.approx(math.sqrt(2))
+    assert float(table[1]["fid"]) == 3.0 and float(table[1]["fid_std"]) == pytest.approx(
+        math.sqrt(2)
+    )
     assert table[0]["fid_std"] == "" and table[0]["accuracy"] == "" and table[3]["parameters"] == ""
 
 
@@ -87,7 +113,9 @@ def test_sort_by_digit_fills_rows_in_digit_order_and_pads_missing_digits():
     predicted = np.array([3, 1, 3, 3, 0, 1])
     rows = compare.sort_by_digit(images, predicted, per_digit=2, blank=255)
     assert rows.shape == (20, 1, 1)
-    expected = [4, 255, 1, 5, 255, 255, 0, 2] + [255] * 12  # digit 0: image 4; 1: 1, 5; 2: none; 3: 0, 2 (not 3)
+    expected = [4, 255, 1, 5, 255, 255, 0, 2] + [
+        255
+    ] * 12  # digit 0: image 4; 1: 1, 5; 2: none; 3: 0, 2 (not 3)
     assert rows[:, 0, 0].tolist() == expected
 
 
@@ -98,13 +126,15 @@ def test_side_by_side_puts_each_block_in_its_own_columns(tmp_path):
     width_a, width_b = 2 * 30 + 2, 3 * 30 + 2  # tiles of 28 px with 2 px gaps
     assert mosaic.shape == (10 * 30 + 2, width_a + 12 + width_b, 1)
     assert spans == [(0, width_a), (width_a + 12, width_a + 12 + width_b)]
-    assert mosaic[2, 2, 0] == 10 and mosaic[2, width_a + 12 + 2, 0] == 200  # first tile of each block
+    # first tile of each block
+    assert mosaic[2, 2, 0] == 10 and mosaic[2, width_a + 12 + 2, 0] == 200
     assert (mosaic[:, width_a : width_a + 12] == 255).all()  # the gap between blocks is white
 
     path = tmp_path / "side.png"
     plotting.save_side_by_side([a, b], ["first", "second"], str(path))
     picture = matplotlib.image.imread(path)
-    for axis in (0, 1):  # the mosaic at 2 x 2 px per pixel, plus margins for the titles and row labels
+    # the mosaic at 2 x 2 px per pixel, plus margins for the titles and row labels
+    for axis in (0, 1):
         assert 0 < picture.shape[axis] - 2 * mosaic.shape[axis] <= 100
 
 
@@ -121,22 +151,67 @@ def test_experiments_start_from_the_base_and_unknown_names_list_the_known():
 
 
 def test_an_arm_is_an_ordinary_scored_train_run_in_the_compare_folder():
-    config = Config(mode="compare", archs=("dense", "wgan_gp"), seeds=2, seed=5, budget_images=1000,
-                    output_dir="cmp")
+    config = Config(
+        mode="compare",
+        archs=("dense", "wgan_gp"),
+        seeds=2,
+        seed=5,
+        budget_images=1000,
+        output_dir="cmp",
+    )
     assert config.arms == ("dense", "wgan_gp") and compare.seeds(config) == [5, 6]
     arm = compare.arm_config(config, "wgan_gp", 6)
-    assert (arm.mode, arm.arch, arm.seed, arm.run_dir) == ("train", "wgan_gp", 6, os.path.join("cmp", "wgan_gp-seed6"))
+    assert (arm.mode, arm.arch, arm.seed, arm.run_dir) == (
+        "train",
+        "wgan_gp",
+        6,
+        os.path.join("cmp", "wgan_gp-seed6"),
+    )
     assert arm.eval_every == 1 and arm.budget == ("images", 1000) and arm.archs is None
-    assert Config(mode="compare", budget_seconds=9).arms == tuple(registry.names())  # the default: every one
+    # the default: every one
+    assert Config(mode="compare", budget_seconds=9).arms == tuple(registry.names())
 
 
 @pytest.fixture(scope="module")
-def comparison(tmp_path_factory, mnist_dir, data_dir):
-    config = Config(mode="compare", archs=("dense", "cgan"), budget_images=BUDGET, batch_size=BATCH,
-                    eval_samples=EVAL_SAMPLES, log_every=25, output_dir=str(tmp_path_factory.mktemp("compare")),
-                    mnist_dir=mnist_dir, data_dir=data_dir)
+def comparison(tmp_path_factory, mnist_dir, data_dir, mnist_judge):
+    config = Config(
+        mode="compare",
+        archs=("dense", "cgan"),
+        budget_images=BUDGET,
+        batch_size=BATCH,
+        eval_samples=EVAL_SAMPLES,
+        log_every=25,
+        output_dir=str(tmp_path_factory.mktemp("compare")),
+        mnist_dir=mnist_dir,
+        data_dir=data_dir,
+    )
     table, written = compare.compare(config)
     return config, table, written
+
+
+def test_an_arm_trained_with_overwrite_and_speed_switches_can_still_be_scored():
+    config = Config(
+        mode="compare",
+        archs=("dense",),
+        budget_images=1000,
+        overwrite=True,
+        steps_per_execution=4,
+        jit_compile=True,
+    )
+    arm = compare.arm_config(config, "dense", 0)
+    assert (arm.overwrite, arm.steps_per_execution, arm.jit_compile) == (True, 4, True)
+    scoring = compare.evaluate_config(arm)  # evaluate mode refuses all three: it must not see them
+    assert (scoring.mode, scoring.overwrite, scoring.steps_per_execution, scoring.jit_compile) == (
+        "evaluate",
+        False,
+        1,
+        False,
+    )
+    assert (scoring.run_dir, scoring.seed, scoring.eval_samples) == (
+        arm.run_dir,
+        0,
+        arm.eval_samples,
+    )
 
 
 def test_compare_writes_picture_table_and_curves(comparison):
@@ -159,21 +234,33 @@ def test_compare_writes_picture_table_and_curves(comparison):
         rows = {r["arm"]: r for r in csv.DictReader(f)}
     for arch in ("dense", "cgan"):
         run = history.read(os.path.join(out, f"{arch}-seed0", "history.csv"))
-        assert int(run[-1]["step"]) == STEPS and int(run[-1]["images_seen"]) == STEPS * BATCH  # the budget stop
+        # the budget stop
+        assert int(run[-1]["step"]) == STEPS and int(run[-1]["images_seen"]) == STEPS * BATCH
         assert run[-1]["fid"] != ""  # scored for the quality curves
         speed = float(run[-1]["images_seen"]) / float(run[-1]["seconds"])
         assert float(rows[arch]["images_per_second"]) == pytest.approx(speed)
         assert float(rows[arch]["fid"]) > float(rows[FLOOR]["fid"])
         assert int(rows[arch]["parameters"]) > 100_000
-    assert 0 <= float(rows["cgan"]["accuracy"]) <= 1 and rows["dense"]["accuracy"] == ""
-    assert 1 <= float(rows["dense"]["digits_covered"]) <= 10
+    # The table's per-class figures are the arms' own scores (metrics.json), not a default.
+    scored = {
+        arch: read_json(os.path.join(out, f"{arch}-seed0", "metrics.json"))
+        for arch in ("dense", "cgan")
+    }
+    assert float(rows["cgan"]["accuracy"]) == pytest.approx(scored["cgan"]["accuracy"])
+    assert rows["dense"]["accuracy"] == ""
+    # 5% of the samples or more
+    covered = sum(share >= 0.05 for share in scored["dense"]["coverage"])
+    assert float(rows["dense"]["digits_covered"]) == covered
     assert float(rows[FLOOR]["accuracy"]) > 0.99
 
 
 def test_compare_reuses_finished_runs_and_their_scores(comparison):
     config, table, _ = comparison
-    watched = [os.path.join(config.output_dir, f"{arch}-seed0", name)
-               for arch in ("dense", "cgan") for name in ("generator.keras", "history.csv", "metrics.json")]
+    watched = [
+        os.path.join(config.output_dir, f"{arch}-seed0", name)
+        for arch in ("dense", "cgan")
+        for name in ("generator.keras", "history.csv", "metrics.json")
+    ]
     stamps = [os.path.getmtime(path) for path in watched]
     again, _ = compare.compare(config)
     assert [os.path.getmtime(path) for path in watched] == stamps

@@ -3,7 +3,8 @@ come with the batch, one mirrored step equal to one single-device step for every
 (two logical CPUs, in a process of its own), a two-worker run on localhost equal to a one-device
 run, several steps per call, mixed precision and XLA.
 
-The two slow checks run as processes started with the module, while the in-process tests run."""
+The two slow checks run as processes while the in-process tests run: the equivalence check from
+the start of the session (conftest.background), the two workers from the start of the module."""
 
 import dataclasses
 import json
@@ -19,24 +20,35 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import REPO, assert_refused, run_in_process, snapshot
 
-from cgan import data, distribute, history, registry, run_lib
+from cgan import data, distribute, history, registry
 from cgan.architectures import blocks
 from cgan.config import Config
+from cgan.context import resolve
 from cgan.errors import CganError
+from cgan.loop import Cadence, Stop
+from cgan.modes.train import build_trainer, train
 from cgan.trainer import GANTrainer
-from conftest import REPO, assert_refused, run_in_process, snapshot
 
 MNIST_SHAPE, MNIST_CLASSES = (28, 28, 1), 10
 
-TOLERANCE = 1e-5  # float rounding of sums taken in another order; a wrong split or seed moves weights by ~1e-3
+# Float rounding of sums taken in another order; a wrong split or seed moves weights by ~1e-3.
+TOLERANCE = 1e-5
 PROCESS_SECONDS = 420  # the background processes' limit: then they are killed and the tests fail
 
 
-def _worker_args(folder, mnist_dir, data_dir):
-    """A short dense run: 4 steps of batch 16, checkpoints and history rows every 2 steps."""
-    return ["--arch=dense", "--steps=4", "--batch_size=16", "--checkpoint_every=2", "--log_every=2",
-            f"--output_dir={folder}", f"--mnist_dir={mnist_dir}", f"--data_dir={data_dir}"]
+def _worker_args(folder, dataset):
+    """A short dense run on `dataset`: 4 steps of batch 16, checkpoints and history rows every 2."""
+    return [
+        "--arch=dense",
+        "--steps=4",
+        "--batch_size=16",
+        "--checkpoint_every=2",
+        "--log_every=2",
+        f"--output_dir={folder}",
+        f"--dataset={dataset}",
+    ]
 
 
 def _free_ports(count):
@@ -50,8 +62,14 @@ def _free_ports(count):
 
 
 def _start(args, env=None):
-    return subprocess.Popen([sys.executable, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=dict(os.environ, **(env or {})), start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, **(env or {})),
+        start_new_session=True,
+    )
 
 
 def _finish(process, deadline):
@@ -66,27 +84,28 @@ def _finish(process, deadline):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def background(tmp_path_factory, mnist_dir, data_dir, mnist_source):
-    """Starts the equivalence check and a two-worker run (TF_CONFIG on 127.0.0.1, ports free now);
+def workers(tmp_path_factory, synthetic_digits):
+    """Starts a two-worker run on synthetic digits (TF_CONFIG on 127.0.0.1, ports free now);
     kills whatever still runs when the module ends."""
-    data.load_arrays("train", mnist_source)  # MNIST prepared once, before processes share it
     root = tmp_path_factory.mktemp("distribute")
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
-    runs = types.SimpleNamespace(folder=root / "multi_worker", worker_tmp=root / "worker-tmp", processes=[])
+    runs = types.SimpleNamespace(folder=root / "multi_worker", worker_tmp=root / "worker-tmp")
     runs.worker_tmp.mkdir()
-    runs.equivalence = _start([os.path.join(REPO, "tests", "replica_equivalence.py")])
+    runs.processes = []
     for index in range(2):
-        env = {"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        task = {"cluster": cluster, "task": {"type": "worker", "index": index}}
+        env = {"TF_CONFIG": json.dumps(task)}
         if index:
-            env["TMPDIR"] = str(runs.worker_tmp)  # where the non-chief worker's copy of the run goes
-        runs.processes.append(_start([os.path.join(REPO, "run.py"), "--strategy=multi_worker",
-                                      *_worker_args(runs.folder, mnist_dir, data_dir)], env))
+            # where the non-chief worker's copy of the run goes
+            env["TMPDIR"] = str(runs.worker_tmp)
+        command = [os.path.join(REPO, "run.py"), "--strategy=multi_worker"]
+        runs.processes.append(_start(command + _worker_args(runs.folder, synthetic_digits), env))
     runs.deadline = time.time() + PROCESS_SECONDS
     try:
         yield runs
     finally:
-        for process in [runs.equivalence] + runs.processes:
+        for process in runs.processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
@@ -96,7 +115,9 @@ def test_strategies_by_name():
     assert distribute.make_strategy("default") is tf.distribute.get_strategy()
     assert distribute.make_strategy("auto") is tf.distribute.get_strategy()  # no GPU here
     one = distribute.make_strategy("one_device")
-    assert isinstance(one, tf.distribute.OneDeviceStrategy) and one.extended.worker_devices[0].endswith("CPU:0")
+    assert isinstance(one, tf.distribute.OneDeviceStrategy) and one.extended.worker_devices[
+        0
+    ].endswith("CPU:0")
     mirrored = distribute.make_strategy("mirrored")
     assert isinstance(mirrored, tf.distribute.MirroredStrategy)
     assert mirrored.num_replicas_in_sync == len(tf.config.list_logical_devices("CPU"))
@@ -111,7 +132,9 @@ def _trainer(name, batch, seed=0, **recipe):
     keras.utils.set_random_seed(seed)
     generator, discriminator = registry.get(name).build(MNIST_SHAPE, 16, MNIST_CLASSES)
     recipe = dataclasses.replace(registry.get(name).recipe, **recipe)
-    return GANTrainer(generator, discriminator, recipe, batch, tf.distribute.get_strategy(), seed=seed)
+    return GANTrainer(
+        generator, discriminator, recipe, batch, tf.distribute.get_strategy(), seed=seed
+    )
 
 
 def test_step_inputs_arrange_each_critic_step_by_example_and_draw_from_seed_and_step_only():
@@ -121,19 +144,23 @@ def test_step_inputs_arrange_each_critic_step_by_example_and_draw_from_seed_and_
     inputs = trainer.step_inputs(tf.constant(7, tf.int64), images, labels)
     # Row b holds example b of each critic step: the batch is [step 0: 0-3, step 1: 4-7].
     np.testing.assert_array_equal(inputs["labels"].numpy(), [[0, 4], [1, 5], [2, 6], [3, 7]])
-    np.testing.assert_array_equal(inputs["images"].numpy()[:, :, 0, 0, 0], [[0, 4], [1, 5], [2, 6], [3, 7]])
+    np.testing.assert_array_equal(
+        inputs["images"].numpy()[:, :, 0, 0, 0], [[0, 4], [1, 5], [2, 6], [3, 7]]
+    )
     assert inputs["noise"].shape == (4, 3, 16)  # two critic passes and a separate generator pass
     assert inputs["penalty_weights"].shape == (4, 2)
     again = trainer.step_inputs(tf.constant(7, tf.int64), images, labels)
     other_step = trainer.step_inputs(tf.constant(8, tf.int64), images, labels)
-    other_seed = _trainer("wgan_gp", batch=4, seed=1, critic_steps=2).step_inputs(tf.constant(7, tf.int64),
-                                                                                    images, labels)
+    other_seed = _trainer("wgan_gp", batch=4, seed=1, critic_steps=2).step_inputs(
+        tf.constant(7, tf.int64), images, labels
+    )
     for name in ("noise", "penalty_weights"):
         np.testing.assert_array_equal(inputs[name].numpy(), again[name].numpy())
         assert not np.allclose(inputs[name].numpy(), other_step[name].numpy())
         assert not np.allclose(inputs[name].numpy(), other_seed[name].numpy())
-    assert "penalty_weights" not in _trainer("dense", batch=4).step_inputs(tf.constant(0, tf.int64), images[:4],
-                                                                           labels[:4])
+    assert "penalty_weights" not in _trainer("dense", batch=4).step_inputs(
+        tf.constant(0, tf.int64), images[:4], labels[:4]
+    )
 
 
 def test_penalty_weights_are_uniform_and_one_per_example():
@@ -141,7 +168,8 @@ def test_penalty_weights_are_uniform_and_one_per_example():
     images, labels = tf.zeros([4000, 28, 28, 1]), tf.zeros([4000], tf.int32)
     eps = trainer.step_inputs(tf.constant(0, tf.int64), images, labels)["penalty_weights"].numpy()
     assert eps.shape == (4000, 1) and eps.min() >= 0.0 and eps.max() <= 1.0
-    assert abs(eps.mean() - 0.5) < 0.03 and abs(eps.var() - 1 / 12) < 0.01  # uniform: not normal, not constant
+    # uniform: not normal, not constant
+    assert abs(eps.mean() - 0.5) < 0.03 and abs(eps.var() - 1 / 12) < 0.01
     assert len(np.unique(np.round(eps, 5))) > 2000  # a fresh weight per example
 
 
@@ -174,12 +202,17 @@ def _batches(trainer, count=40, seed=0):
 
 
 def _weights(trainer):
-    models = [trainer.generator, trainer.discriminator] + ([trainer.ema_generator] if trainer.ema_generator else [])
+    models = [trainer.generator, trainer.discriminator] + (
+        [trainer.ema_generator] if trainer.ema_generator else []
+    )
     return [w.numpy() for model in models for w in model.weights]
 
 
 def test_three_steps_in_one_call_equal_three_calls_of_one_step():
-    one_call, three_calls = _trainer("dense", batch=8, ema=0.99), _trainer("dense", batch=8, ema=0.99)
+    one_call, three_calls = (
+        _trainer("dense", batch=8, ema=0.99),
+        _trainer("dense", batch=8, ema=0.99),
+    )
     metrics = {k: float(v) for k, v in one_call.train_step(_batches(one_call), 3).items()}
     batches = _batches(three_calls)
     each = [{k: float(v) for k, v in three_calls.train_step(batches).items()} for _ in range(3)]
@@ -192,25 +225,31 @@ def test_three_steps_in_one_call_equal_three_calls_of_one_step():
 
 def test_a_call_stops_at_every_log_checkpoint_epoch_end_and_the_last_step():
     config = Config(log_every=5, checkpoint_every=10, steps_per_execution=4)
-    stop = run_lib.Stop(steps=30, seconds=None)
+    cadence, stop = Cadence.of(config, steps_per_epoch=12), Stop(steps=30, seconds=None)
     ends, step = [], 0
     while step < 30:
-        step += run_lib._steps_in_call(step, config, steps_per_epoch=12, stop=stop)
+        step += cadence.steps_in_call(step, stop)
         ends.append(step)
     assert ends == [4, 5, 9, 10, 12, 15, 19, 20, 24, 25, 29, 30]
-    assert run_lib._steps_in_call(0, dataclasses.replace(config, steps_per_execution=1), 12, stop) == 1
+    assert dataclasses.replace(cadence, steps_per_execution=1).steps_in_call(0, stop) == 1
+    assert [cadence.epoch(step) for step in (1, 12, 13, 24, 25)] == [1, 1, 2, 2, 3]
 
 
 @pytest.mark.parametrize("precision, arch", [("bfloat16", "cgan"), ("float16", "wgan_gp")])
 def test_mixed_precision_trains_in_16_bits_with_float32_weights(precision, arch):
-    config = Config(arch=arch, mixed_precision=precision, batch_size=8, latent_dim=16, critic_steps=1)
+    config = Config(
+        arch=arch, mixed_precision=precision, batch_size=8, latent_dim=16, critic_steps=1
+    )
     keras.utils.set_random_seed(0)
-    trainer = run_lib.build_trainer(config, tf.distribute.get_strategy())
+    trainer = build_trainer(resolve(config, tf.distribute.get_strategy()))
     assert keras.mixed_precision.global_policy().name == "float32"  # put back after the build
-    assert trainer.generator.layers[-2].compute_dtype == precision  # the last layer computes in float32
+    # the last layer computes in float32
+    assert trainer.generator.layers[-2].compute_dtype == precision
     assert all(w.dtype == "float32" for w in trainer.generator.trainable_weights)
     assert trainer.loss_scaling == (precision == "float16")
-    assert isinstance(trainer.g_optimizer, keras.optimizers.LossScaleOptimizer) == (precision == "float16")
+    assert isinstance(trainer.g_optimizer, keras.optimizers.LossScaleOptimizer) == (
+        precision == "float16"
+    )
     before = _weights(trainer)
     metrics = {k: float(v) for k, v in trainer.train_step(_batches(trainer)).items()}
     assert all(np.isfinite(v) for v in metrics.values()), metrics
@@ -219,14 +258,30 @@ def test_mixed_precision_trains_in_16_bits_with_float32_weights(precision, arch)
     assert any(not np.allclose(a, b) for a, b in zip(before, after))
 
 
+def _must_compile(trainer, inputs):
+    """Whether the step function train_step ran on `inputs` was traced for XLA (jit_compile)."""
+    attributes = trainer.one_step.get_concrete_function(inputs).function_def.attr
+    return "_XlaMustCompile" in attributes and attributes["_XlaMustCompile"].b
+
+
 def test_an_xla_compiled_step_matches_the_plain_one():
     # No dropout, whose masks XLA draws with other numbers than TensorFlow's own kernels; dense
     # compiles in a third of cgan's time (every architecture compiles: experiments/benchmark.py).
-    plain, compiled = _trainer("dense", batch=8, ema=0.99), _trainer("dense", batch=8, ema=0.99)
-    compiled = GANTrainer(compiled.generator, compiled.discriminator, compiled.recipe, 8, compiled.strategy,
-                          jit_compile=True)
+    plain = _trainer("dense", batch=8, ema=0.99)
+    keras.utils.set_random_seed(0)
+    config = Config(arch="dense", ema=0.99, batch_size=8, latent_dim=16, jit_compile=True)
+    # --jit_compile's way in
+    compiled = build_trainer(resolve(config, tf.distribute.get_strategy()))
     start = _weights(plain)
-    plain_losses, compiled_losses = (trainer.train_step(_batches(trainer)) for trainer in (plain, compiled))
+    for a, b in zip(start, _weights(compiled)):
+        np.testing.assert_array_equal(a, b)  # the same initial weights: the steps must agree
+    plain_losses, compiled_losses = (
+        trainer.train_step(_batches(trainer)) for trainer in (plain, compiled)
+    )
+    # The step that ran is compiled by XLA exactly when asked: one trace each, the one inspected.
+    inputs = next(_batches(plain))
+    assert (_must_compile(plain, inputs), _must_compile(compiled, inputs)) == (False, True)
+    assert [t.one_step.experimental_get_tracing_count() for t in (plain, compiled)] == [1, 1]
     for name in plain_losses:  # computed before the updates
         assert float(compiled_losses[name]) == pytest.approx(float(plain_losses[name]), rel=1e-5)
     # XLA reorders float sums, which could flip Adam's first (sign-like) step of a weight whose
@@ -239,11 +294,16 @@ def test_an_xla_compiled_step_matches_the_plain_one():
 def test_a_batch_that_does_not_split_evenly_over_the_replicas_is_refused():
     three_replicas = types.SimpleNamespace(num_replicas_in_sync=3)
     with pytest.raises(CganError, match="--batch_size 64 does not split evenly over 3 replicas"):
-        run_lib.build_trainer(Config(), three_replicas)
+        build_trainer(resolve(Config(), three_replicas))
 
 
-def test_a_mirrored_step_on_two_cpus_equals_a_single_device_step_for_every_architecture(background):
-    code, stdout, stderr = _finish(background.equivalence, background.deadline)
+def test_a_mirrored_step_on_two_cpus_equals_a_single_device_step_for_every_architecture(
+    replica_equivalence,
+):
+    code, _, _ = _finish(replica_equivalence.process, time.time() + PROCESS_SECONDS)
+    stdout, stderr = (
+        path.read_text() for path in (replica_equivalence.stdout, replica_equivalence.stderr)
+    )
     assert code == 0, stderr[-3000:]
     differences = json.loads(stdout.strip().splitlines()[-1])
     assert sorted(differences) == registry.names()
@@ -251,25 +311,37 @@ def test_a_mirrored_step_on_two_cpus_equals_a_single_device_step_for_every_archi
 
 
 @pytest.fixture(scope="module")
-def one_device_runs(tmp_path_factory, mnist_dir, data_dir):
+def one_device_runs(tmp_path_factory, synthetic_digits):
     """The two-worker run's command on one device, in this process: one step per call, and four."""
     root = tmp_path_factory.mktemp("one_device")
     runs = types.SimpleNamespace(single=root / "single", four=root / "four")
-    run_lib.train(Config(arch="dense", steps=4, batch_size=16, checkpoint_every=2, log_every=2,
-                         output_dir=str(runs.single), mnist_dir=mnist_dir, data_dir=data_dir))
-    run_lib.train(Config(arch="dense", steps=4, batch_size=16, checkpoint_every=2, log_every=2, steps_per_execution=4,
-                         output_dir=str(runs.four), mnist_dir=mnist_dir, data_dir=data_dir))
+    common = dict(
+        arch="dense",
+        dataset=synthetic_digits,
+        steps=4,
+        batch_size=16,
+        checkpoint_every=2,
+        log_every=2,
+    )
+    train(Config(**common, output_dir=str(runs.single)))
+    train(Config(**common, steps_per_execution=4, output_dir=str(runs.four)))
     return runs
 
 
 def _exported(folder):
-    model = keras.models.load_model(os.path.join(folder, "generator.keras"), safe_mode=True, compile=False)
+    model = keras.models.load_model(
+        os.path.join(folder, "generator.keras"), safe_mode=True, compile=False
+    )
     return model.get_weights()
 
 
 def _listing(folder):
-    return sorted(os.path.relpath(os.path.join(root, name), folder) for root, _, names in os.walk(folder)
-                  for name in names if not root.endswith("tensorboard"))
+    return sorted(
+        os.path.relpath(os.path.join(root, name), folder)
+        for root, _, names in os.walk(folder)
+        for name in names
+        if not root.endswith("tensorboard")
+    )
 
 
 def test_steps_per_execution_logs_checkpoints_and_trains_as_one_step_per_call(one_device_runs):
@@ -283,23 +355,33 @@ def test_steps_per_execution_logs_checkpoints_and_trains_as_one_step_per_call(on
         np.testing.assert_allclose(a, b, atol=TOLERANCE)
 
 
-def test_a_run_is_resumed_in_the_precision_it_was_trained_in(one_device_runs, capfd, mnist_dir, data_dir):
+def test_a_run_is_resumed_in_the_precision_it_was_trained_in(
+    one_device_runs, capfd, synthetic_digits
+):
     before = snapshot(one_device_runs.single)
-    result = run_in_process(capfd, *_worker_args(one_device_runs.single, mnist_dir, data_dir), "--steps=6",
-                            "--mixed_precision=float16")  # float16 checkpoints a loss scale in the optimizers
-    assert_refused(result, one_device_runs.single, before, "holds a run trained with mixed_precision='off', not "
-                   "'float16'", "--overwrite")
+    args = _worker_args(one_device_runs.single, synthetic_digits)
+    # float16 checkpoints a loss scale in the optimizers
+    result = run_in_process(capfd, *args, "--steps=6", "--mixed_precision=float16")
+    assert_refused(
+        result,
+        one_device_runs.single,
+        before,
+        "holds a run trained with mixed_precision='off', not 'float16'",
+        "--overwrite",
+    )
 
 
-def test_two_workers_train_as_one_device_and_only_the_chief_writes(background, one_device_runs):
+def test_two_workers_train_as_one_device_and_only_the_chief_writes(workers, one_device_runs):
     (chief, chief_out, chief_err), (worker, worker_out, worker_err) = [
-        _finish(process, background.deadline) for process in background.processes]
+        _finish(process, workers.deadline) for process in workers.processes
+    ]
     assert chief == worker == 0, (chief_err[-3000:], worker_err[-3000:])
     assert "Traceback" not in chief_err + worker_err
-    assert f"wrote {background.folder}/samples.png" in chief_out
+    assert f"wrote {workers.folder}/samples.png" in chief_out
     assert "wrote" not in worker_out
-    # the worker's own copy of the run is gone (autograph leaves its compiled code in __pycache__ there)
-    assert [name for name in os.listdir(background.worker_tmp) if name != "__pycache__"] == []
-    assert _listing(background.folder) == _listing(one_device_runs.single)
-    for a, b in zip(_exported(background.folder), _exported(one_device_runs.single)):
+    # the worker's own copy of the run is gone (autograph leaves its compiled code in
+    # __pycache__ there)
+    assert [name for name in os.listdir(workers.worker_tmp) if name != "__pycache__"] == []
+    assert _listing(workers.folder) == _listing(one_device_runs.single)
+    for a, b in zip(_exported(workers.folder), _exported(one_device_runs.single)):
         np.testing.assert_allclose(a, b, atol=TOLERANCE)  # the global batch split over two workers

@@ -11,7 +11,9 @@ from cgan import losses
 
 def test_bce_on_zero_logits_is_two_log_two():
     zeros = tf.zeros([4, 1])
-    np.testing.assert_allclose(losses.bce_discriminator(zeros, zeros), [2 * math.log(2)] * 4, rtol=1e-6)
+    np.testing.assert_allclose(
+        losses.bce_discriminator(zeros, zeros), [2 * math.log(2)] * 4, rtol=1e-6
+    )
     np.testing.assert_allclose(losses.bce_generator(zeros), [math.log(2)] * 4, rtol=1e-6)
 
 
@@ -26,7 +28,6 @@ def test_hinge_and_wasserstein_by_hand():
 def test_unknown_loss_lists_the_known_ones():
     with pytest.raises(Exception, match="bce, hinge, wasserstein"):
         losses.get_loss("l1")
-
 
 
 def test_gradient_penalty_of_a_linear_critic_is_constant():
@@ -48,13 +49,20 @@ def test_gradient_penalty_interpolates_with_the_given_weight_of_each_example():
 
 
 def test_mode_seeking_is_one_over_the_image_to_noise_distance_ratio_of_each_pair():
-    # Pair 0: images differ by 1 in every pixel, noises by 2 in every entry: 1 / (1/2) = 2 for both rows.
+    # Pair 0: images differ by 1 in every pixel, noises by 2 in every entry: 1 / (1/2) = 2
+    # for both rows.
     # Pair 1: the same image from two noises: the ratio is 0 and the term is 1 / 1e-5.
-    fake = np.stack([np.zeros((2, 2, 1)), np.ones((2, 2, 1)), np.full((2, 2, 1), 0.3), np.full((2, 2, 1), 0.3)])
+    fake = np.stack(
+        [np.zeros((2, 2, 1)), np.ones((2, 2, 1)), np.full((2, 2, 1), 0.3), np.full((2, 2, 1), 0.3)]
+    )
     noise = np.array([[0.0, 0.0], [2.0, -2.0], [1.0, 0.0], [0.0, 1.0]])
-    term = losses.mode_seeking(tf.constant(fake, tf.float32), tf.constant(noise, tf.float32)).numpy()
+    term = losses.mode_seeking(
+        tf.constant(fake, tf.float32), tf.constant(noise, tf.float32)
+    ).numpy()
     np.testing.assert_allclose(term, [1 / (0.5 + 1e-5)] * 2 + [1e5] * 2, rtol=1e-5)
 
 
 def test_paired_labels_give_each_odd_row_its_even_neighbours_label():
-    np.testing.assert_array_equal(losses.paired_labels(tf.constant([3, 7, 1, 2, 9, 9])), [3, 3, 1, 1, 9, 9])
+    np.testing.assert_array_equal(
+        losses.paired_labels(tf.constant([3, 7, 1, 2, 9, 9])), [3, 3, 1, 1, 9, 9]
+    )

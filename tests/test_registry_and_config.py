@@ -1,11 +1,14 @@
 """Registry errors and Config validation: bad input is refused with one clear message."""
 
+import dataclasses
 import os
+import subprocess
+import sys
 
 import pytest
 
-import cgan  # noqa: F401  (registers the architectures)
-from cgan import registry
+import cgan  # registers the architectures
+from cgan import options, registry
 from cgan.config import Config, DataSource
 from cgan.errors import CganError
 
@@ -29,11 +32,15 @@ def test_unknown_architecture_lists_the_known_ones():
 @pytest.mark.parametrize(
     "fields, message",
     [
-        (dict(arch="nope"), "unknown architecture"),
-        (dict(digit=-1), "--digit must be a label of the dataset, 0 or more"),  # above 9: cgan.data checks
+        (dict(arch="nope"), f"^--arch must be one of {', '.join(registry.names())}, got 'nope'$"),
+        # above 9: cgan.data checks
+        (dict(digit=-1), "--digit must be a label of the dataset, 0 or more"),
         (dict(image_size=30), "--image_size must be a multiple of 4 from 16 to 256, got 30"),
         (dict(image_size=512), "--image_size must be a multiple of 4"),
-        (dict(dataset="cifar10", mnist_dir="/m"), "--mnist_dir is for --dataset=mnist; give cifar10's files with --manual_dir"),
+        (
+            dict(dataset="cifar10", mnist_dir="/m"),
+            "--mnist_dir is for --dataset=mnist; give cifar10's files with --manual_dir",
+        ),
         (dict(dataset="folder:/x", manual_dir="/m"), "--manual_dir is for tensorflow-datasets"),
         (dict(epochs=0), "--epochs must be positive"),
         (dict(steps=-5), "--steps must be positive"),
@@ -41,13 +48,22 @@ def test_unknown_architecture_lists_the_known_ones():
         (dict(learning_rate=0.0), "--learning_rate must be positive"),
         (dict(ema=1.0), "--ema must be in"),
         (dict(class_weight=0.0), r"^--class_weight must be positive for cgan, got 0.0$"),
-        (dict(arch="dense", class_weight=1.0), r"^--class_weight is for architectures with a class head; dense has none$"),
+        (
+            dict(arch="dense", class_weight=1.0),
+            r"^--class_weight is for architectures with a class head; dense has none$",
+        ),
         (dict(beta_1=1.0), r"--beta_1 must be in \[0, 1\), got 1.0"),
         (dict(beta_1=-0.1), r"--beta_1 must be in \[0, 1\), got -0.1"),
         (dict(mode_seeking=-0.5), r"^--mode_seeking must be >= 0, got -0.5$"),
         (dict(mode_seeking=float("inf")), r"^--mode_seeking must be >= 0, got inf$"),
-        (dict(loss="l2"), "unknown loss"),
-        (dict(learning_rate_decay="cosine"), "unknown learning rate decay 'cosine'; known: constant, linear"),
+        (dict(beta_2=1.0), r"^--beta_2 must be in \[0, 1\), got 1.0$"),
+        (dict(critic_steps=0), "^--critic_steps must be positive, got 0$"),
+        (dict(gradient_penalty=-1.0), "^--gradient_penalty must be >= 0, got -1.0$"),
+        (dict(loss="l2"), "^--loss must be one of bce, hinge, wasserstein, got 'l2'$"),
+        (
+            dict(learning_rate_decay="cosine"),
+            "^--learning_rate_decay must be one of constant, linear, got 'cosine'$",
+        ),
         (dict(mode="dream"), "--mode must be one of"),
         (dict(mode="generate", export="out.txt"), "must name an .npz"),
         (dict(budget_images=1000, budget_seconds=60), "give one budget"),
@@ -55,10 +71,15 @@ def test_unknown_architecture_lists_the_known_ones():
         (dict(budget_seconds=0), "--budget_seconds must be positive"),
         (dict(steps=10, budget_images=1000), "--steps and a budget"),
         (dict(mode="compare"), "--mode=compare needs the budget"),
-        (dict(mode="compare", budget_images=1000, archs=("dense", "gan9000")),
-         r"--archs: unknown architecture 'gan9000'; registered: " + ", ".join(registry.names())),
+        (
+            dict(mode="compare", budget_images=1000, archs=("dense", "gan9000")),
+            r"--archs: unknown architecture 'gan9000'; registered: " + ", ".join(registry.names()),
+        ),
         (dict(mode="compare", budget_images=1000, archs=()), "at least one architecture"),
-        (dict(mode="compare", budget_images=1000, archs=("cgan", "dense", "cgan")), "names cgan more than once"),
+        (
+            dict(mode="compare", budget_images=1000, archs=("cgan", "dense", "cgan")),
+            "names cgan more than once",
+        ),
         (dict(mode="compare", budget_images=1000, seeds=0), "--seeds must be positive"),
         (dict(mode="compare", budget_images=1000, digit=3), "drop --digit"),
         (dict(archs=("dense",)), "^--archs is for --mode=compare only$"),
@@ -83,15 +104,94 @@ def test_recipe_takes_the_architecture_defaults_and_the_overrides():
     assert Config(arch="cgan", ema=0.0).recipe.ema == 0.0
     assert Config(arch="cgan").recipe.beta_1 == 0.0
     assert Config(arch="cgan", beta_1=0.9).recipe.beta_1 == 0.9
-    assert (Config().recipe.class_weight, Config(class_weight=1.0).recipe.class_weight) == (0.3, 1.0)
-    assert Config(arch="dense", class_weight=0.0).recipe.class_weight == 0.0  # no class head, no weight: allowed
-    assert (Config().recipe.mode_seeking, Config(arch="cgan_fast").recipe.mode_seeking) == (0.3, 0.3)
-    assert (Config(mode_seeking=0.0).recipe.mode_seeking, Config(arch="dcgan").recipe.mode_seeking) == (0.0, 0.0)
-    assert (Config(arch="dcgan").recipe.learning_rate, Config(arch="dcgan").recipe.beta_1) == (2e-4, 0.5)  # Radford's
+    assert (Config().recipe.class_weight, Config(class_weight=1.0).recipe.class_weight) == (
+        0.3,
+        1.0,
+    )
+    # no class head, no weight: allowed
+    assert Config(arch="dense", class_weight=0.0).recipe.class_weight == 0.0
+    assert (Config().recipe.mode_seeking, Config(arch="cgan_fast").recipe.mode_seeking) == (
+        0.3,
+        0.3,
+    )
+    assert (
+        Config(mode_seeking=0.0).recipe.mode_seeking,
+        Config(arch="dcgan").recipe.mode_seeking,
+    ) == (0.0, 0.0)
+    # Radford's
+    assert (Config(arch="dcgan").recipe.learning_rate, Config(arch="dcgan").recipe.beta_1) == (
+        2e-4,
+        0.5,
+    )
+
+
+def test_every_recipe_field_but_conditional_is_a_config_field_that_overrides_it():
+    overrides = dict(
+        loss="hinge",
+        critic_steps=2,
+        gradient_penalty=1.0,
+        learning_rate=1e-3,
+        learning_rate_decay="linear",
+        beta_1=0.1,
+        beta_2=0.9,
+        ema=0.5,
+        class_weight=1.0,
+        mode_seeking=0.1,
+    )
+    recipe_fields = {field.name for field in dataclasses.fields(registry.Recipe)}
+    config_fields = {field.name for field in dataclasses.fields(Config)}
+    assert recipe_fields - {"conditional"} == set(overrides) <= config_fields
+    assert dataclasses.asdict(Config(**overrides).recipe) == dict(overrides, conditional=True)
+
+
+def test_every_field_has_help_and_a_value_outside_its_choices_is_refused_listing_them():
+    with_choices = [field for field in dataclasses.fields(Config) if options.choices(field)]
+    assert {field.name for field in with_choices} == {
+        "arch",
+        "mode",
+        "learning_rate_decay",
+        "loss",
+        "export_format",
+        "on_divergence",
+        "draw",
+        "strategy",
+        "mixed_precision",
+    }
+    for field in dataclasses.fields(Config):
+        assert field.metadata["help"].strip(), field.name
+    for field in with_choices:
+        allowed = options.choices(field)
+        assert getattr(Config(), field.name) in (None, *allowed)
+        with pytest.raises(CganError) as error:
+            Config(**{field.name: "no_such_choice"})
+        expected = f"--{field.name} must be one of {', '.join(allowed)}, got 'no_such_choice'"
+        assert str(error.value) == expected
+
+
+def test_config_and_options_import_no_tensorflow():
+    # An empty cgan package: its __init__ imports the architectures, which import TensorFlow.
+    code = (
+        "import sys, types\n"
+        "package = types.ModuleType('cgan'); package.__path__ = [sys.argv[1]]\n"
+        "sys.modules['cgan'] = package\n"
+        "import cgan.config\n"
+        "print(sorted({name.split('.')[0] for name in sys.modules} & {'tensorflow', 'keras'}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, os.path.dirname(cgan.__file__)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]"
 
 
 def test_run_dir_is_shared_by_digits_only_for_conditional_models():
-    assert Config(arch="cgan", digit=7).run_dir == Config(arch="cgan", digit=3).run_dir == os.path.join("runs", "cgan")
+    assert (
+        Config(arch="cgan", digit=7).run_dir
+        == Config(arch="cgan", digit=3).run_dir
+        == os.path.join("runs", "cgan")
+    )
     assert Config(arch="dcgan", digit=7).run_dir == os.path.join("runs", "dcgan-digit7")
     assert Config(arch="dcgan").run_dir == os.path.join("runs", "dcgan")
     assert Config(arch="dcgan", digit=7, output_dir="elsewhere").run_dir == "elsewhere"
@@ -101,15 +201,25 @@ def test_mnist_dir_falls_back_to_the_environment(monkeypatch):
     monkeypatch.setenv("CGAN_MNIST_DIR", "/from/env")
     assert Config().resolved_manual_dir == "/from/env"
     assert Config(mnist_dir="/from/flag").resolved_manual_dir == "/from/flag"
-    assert Config(dataset="kmnist").resolved_manual_dir is None  # the MNIST files are no other dataset's
-    assert Config(dataset="kmnist", manual_dir="/k").data_source == DataSource("kmnist", None, "/k", None)
+    # the MNIST files are no other dataset's
+    assert Config(dataset="kmnist").resolved_manual_dir is None
+    assert Config(dataset="kmnist", manual_dir="/k").data_source == DataSource(
+        "kmnist", None, "/k", None
+    )
 
 
 def test_other_datasets_and_sizes_get_their_own_run_folders():
-    assert Config(arch="cgan", dataset="fashion_mnist").run_dir == os.path.join("runs", "fashion_mnist", "cgan")
+    assert Config(arch="cgan", dataset="fashion_mnist").run_dir == os.path.join(
+        "runs", "fashion_mnist", "cgan"
+    )
     assert Config(arch="cgan", image_size=32).run_dir == os.path.join("runs", "mnist-32", "cgan")
-    assert Config(arch="dense", digit=3, dataset="folder:/data/pets/").run_dir == os.path.join("runs", "pets", "dense-digit3")
-    assert DataSource("folder:/data/pets").folder == "/data/pets" and DataSource("cifar10").folder is None
+    assert Config(arch="dense", digit=3, dataset="folder:/data/pets/").run_dir == os.path.join(
+        "runs", "pets", "dense-digit3"
+    )
+    assert (
+        DataSource("folder:/data/pets").folder == "/data/pets"
+        and DataSource("cifar10").folder is None
+    )
 
 
 def test_a_budget_replaces_epochs_in_train_and_compare_mode():
@@ -117,4 +227,6 @@ def test_a_budget_replaces_epochs_in_train_and_compare_mode():
     assert Config(mode="compare", budget_seconds=90).budget == ("seconds", 90)
     assert Config().budget is None
     assert Config(mode="compare", budget_seconds=90).run_dir == os.path.join("runs", "compare")
-    assert Config(mode="compare", budget_seconds=90, experiment="quick").run_dir == os.path.join("runs", "quick")
+    assert Config(mode="compare", budget_seconds=90, experiment="quick").run_dir == os.path.join(
+        "runs", "quick"
+    )

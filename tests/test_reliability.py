@@ -1,6 +1,7 @@
 """A run that never loses work: determinism, resume after Ctrl-C and SIGKILL to the very same
 weights, the divergence guard, --overwrite, atomic files, and refusals of truncated or tampered
-run files.
+run files. The runs train on synthetic digits (conftest.synthetic_digits): none of this depends
+on what the images show.
 
 The deterministic runs are real processes (op determinism is switched on for a whole process,
 and SIGKILL needs a process to kill); they start together to share the waiting. The rest runs
@@ -19,27 +20,39 @@ import types
 import keras
 import numpy as np
 import pytest
+from conftest import REPO, assert_refused, run_in_process, snapshot
 
-from cgan import data, history, run_lib
+from cgan import checkpoints, distribute, history
 from cgan.config import Config
+from cgan.context import resolve
 from cgan.errors import CganError, TrainingDiverged
 from cgan.files import atomic_path, write_json
+from cgan.modes.train import build_trainer, train
+from cgan.runfolder import RunFiles, check_same_model
 from cgan.trainer import GANTrainer
-from conftest import REPO, assert_refused, run_in_process, snapshot
 
 STEPS, CHECKPOINT_EVERY, LOG_EVERY = 40, 10, 5
 
 
-def train_args(out, mnist_dir, data_dir, steps=STEPS, deterministic=True):
-    """The command line of the small cgan runs below (batch 32, seed 0)."""
-    return [f"--steps={steps}", f"--checkpoint_every={CHECKPOINT_EVERY}", "--batch_size=32",
-            f"--log_every={LOG_EVERY}", f"--mnist_dir={mnist_dir}", f"--data_dir={data_dir}", f"--output_dir={out}"] + (
-        ["--deterministic"] if deterministic else [])
+def train_args(out, dataset, steps=STEPS, deterministic=True):
+    """The command line of the small cgan runs below (batch 32, seed 0) on `dataset`."""
+    return [
+        f"--steps={steps}",
+        f"--checkpoint_every={CHECKPOINT_EVERY}",
+        "--batch_size=32",
+        f"--log_every={LOG_EVERY}",
+        f"--dataset={dataset}",
+        f"--output_dir={out}",
+    ] + (["--deterministic"] if deterministic else [])
 
 
 def start(args):
-    return subprocess.Popen([sys.executable, os.path.join(REPO, "run.py"), *map(str, args)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, os.path.join(REPO, "run.py"), *map(str, args)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def finish(process, timeout=600):
@@ -62,7 +75,9 @@ def wait_for_checkpoint(process, folder, step):
     atomically after each save, so a listed checkpoint is complete)."""
     deadline = time.time() + 300
     while step not in listed_checkpoints(folder):
-        assert process.poll() is None, f"the run ended before checkpoint {step}: {process.stderr.read()}"
+        assert process.poll() is None, (
+            f"the run ended before checkpoint {step}: {process.stderr.read()}"
+        )
         assert time.time() < deadline, f"no checkpoint {step} after 300 s"
         time.sleep(0.02)
 
@@ -78,21 +93,38 @@ def history_steps(folder):
 
 
 def state(folder):
-    """What a stopped run left: its files, listed checkpoints and history steps."""
-    return types.SimpleNamespace(files=sorted(os.listdir(folder)), checkpoints=listed_checkpoints(folder),
-                                 history=history_steps(folder))
+    """What a stopped run left: its files, listed checkpoints (and when each was written),
+    history rows and their steps."""
+    listed = listed_checkpoints(folder)
+    stamps = {
+        step: os.path.getmtime(os.path.join(folder, "checkpoints", f"ckpt-{step}.index"))
+        for step in listed
+    }
+    rows = history.read(os.path.join(folder, "history.csv"))
+    return types.SimpleNamespace(
+        files=sorted(os.listdir(folder)),
+        checkpoints=listed,
+        stamps=stamps,
+        rows=rows,
+        history=[int(row["step"]) for row in rows],
+    )
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, mnist_dir, data_dir, mnist_source):
+def runs(tmp_path_factory, synthetic_digits):
     """Two uninterrupted deterministic runs of 40 steps, and a third one stopped by Ctrl-C after
     its checkpoint at step 10, run again and killed with SIGKILL after its next checkpoint, and
     run again to the end."""
-    data.load_arrays("train", mnist_source)  # MNIST prepared once, before processes share it
     root = tmp_path_factory.mktemp("reliability")
-    out = types.SimpleNamespace(first=root / "first", second=root / "second", resumed=root / "resumed")
-    args = lambda folder: train_args(folder, mnist_dir, data_dir)  # noqa: E731
-    first, second, resumed = start(args(out.first)), start(args(out.second)), start(args(out.resumed))
+    out = types.SimpleNamespace(
+        first=root / "first", second=root / "second", resumed=root / "resumed"
+    )
+    args = lambda folder: train_args(folder, synthetic_digits)  # noqa: E731
+    first, second, resumed = (
+        start(args(out.first)),
+        start(args(out.second)),
+        start(args(out.resumed)),
+    )
     result = types.SimpleNamespace(out=out)
 
     wait_for_checkpoint(resumed, out.resumed, CHECKPOINT_EVERY)
@@ -100,8 +132,12 @@ def runs(tmp_path_factory, mnist_dir, data_dir, mnist_source):
     result.ctrl_c, result.after_ctrl_c = finish(resumed, timeout=120), state(out.resumed)
 
     resumed = start(args(out.resumed))
-    result.killed_after = (result.after_ctrl_c.checkpoints[-1] // CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY
-    assert result.killed_after < STEPS, "Ctrl-C came too late to leave a checkpoint to kill the run after"
+    result.killed_after = (
+        result.after_ctrl_c.checkpoints[-1] // CHECKPOINT_EVERY + 1
+    ) * CHECKPOINT_EVERY
+    assert result.killed_after < STEPS, (
+        "Ctrl-C came too late to leave a checkpoint to kill the run after"
+    )
     wait_for_checkpoint(resumed, out.resumed, result.killed_after)
     resumed.send_signal(signal.SIGKILL)
     result.kill, result.after_kill = finish(resumed), state(out.resumed)
@@ -127,13 +163,17 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(runs):
     code, stderr = runs.ctrl_c
     assert code == 130 and "Traceback" not in stderr
     (line,) = [line for line in stderr.splitlines() if line.strip()]
-    match = re.fullmatch(r"interrupted: stopped at step (\d+) by SIGINT; saved (\S+); run the same command to resume",
-                         line)
+    match = re.fullmatch(
+        r"interrupted: stopped at step (\d+) by SIGINT; saved (\S+); "
+        r"run the same command to resume",
+        line,
+    )
     assert match, line
     step = int(match.group(1))
     assert match.group(2) == str(runs.out.resumed / "checkpoints" / f"ckpt-{step}")
     assert runs.after_ctrl_c.checkpoints[-1] == step >= CHECKPOINT_EVERY
-    assert "generator.keras" not in runs.after_ctrl_c.files  # stopped mid-run, mid-epoch (an epoch is 1,875 steps)
+    # stopped mid-run, mid-epoch (an epoch is 42 steps)
+    assert "generator.keras" not in runs.after_ctrl_c.files
     assert max(runs.after_ctrl_c.history) <= step
 
 
@@ -144,21 +184,41 @@ def test_a_run_stopped_by_ctrl_c_then_killed_resumes_to_the_weights_of_an_uninte
     assert runs.last[0] == 0, runs.last
     for name in ("generator.keras", "generator_raw.keras"):
         assert weights(runs.out.resumed, name) == weights(runs.out.first, name), name
-    assert (runs.out.resumed / "digits.png").read_bytes() == (runs.out.first / "digits.png").read_bytes()
-    assert history_steps(runs.out.resumed) == list(range(LOG_EVERY, STEPS + 1, LOG_EVERY))  # no row twice
+    assert (runs.out.resumed / "digits.png").read_bytes() == (
+        runs.out.first / "digits.png"
+    ).read_bytes()
+    # no row twice
+    assert history_steps(runs.out.resumed) == list(range(LOG_EVERY, STEPS + 1, LOG_EVERY))
+    # Resumed, not restarted: what the killed run had saved up to its last checkpoint is untouched.
+    resumed_from, final = runs.after_kill.checkpoints[-1], state(runs.out.resumed)
+    assert resumed_from in final.checkpoints[:-1]
+    for step in set(runs.after_kill.checkpoints) & set(final.checkpoints):
+        assert final.stamps[step] == runs.after_kill.stamps[step], step  # not saved again
+    kept = [row for row in runs.after_kill.rows if int(row["step"]) <= resumed_from]
+    assert kept and final.rows[: len(kept)] == kept  # the same rows, to their wall seconds
     # the leftovers of the kill are gone, and the checkpoints are the last three saves
-    assert not [name for _, _, names in os.walk(runs.out.resumed) for name in names if ".tmp" in name]
+    assert not [
+        name for _, _, names in os.walk(runs.out.resumed) for name in names if ".tmp" in name
+    ]
     assert sorted(os.listdir(runs.out.resumed / "checkpoints")) == ["checkpoint"] + [
-        f"ckpt-{step}.{part}" for step in (20, 30, 40) for part in ("data-00000-of-00001", "index")]
+        f"ckpt-{step}.{part}" for step in (20, 30, 40) for part in ("data-00000-of-00001", "index")
+    ]
 
 
-def test_a_diverging_run_stops_with_one_line_and_keeps_the_last_good_checkpoint(tmp_path, capfd, mnist_dir, data_dir):
+def test_a_diverging_run_stops_with_one_line_and_keeps_the_last_good_checkpoint(
+    tmp_path, capfd, synthetic_digits
+):
     out = tmp_path / "diverged"
-    result = run_in_process(capfd, *train_args(out, mnist_dir, data_dir, deterministic=False), "--learning_rate=1e30")
+    args = train_args(out, synthetic_digits, deterministic=False)
+    result = run_in_process(capfd, *args, "--learning_rate=1e30")
     assert result.returncode == 3 and "Traceback" not in result.stderr
     (line,) = [line for line in result.stderr.splitlines() if line.strip()]
-    assert re.fullmatch(r"error: training diverged at step \d+: [dg]_loss is (nan|inf); kept the last good checkpoint, "
-                        r"\S+/ckpt-0; --on_divergence=restore resumes it at half the learning rate", line), line
+    assert re.fullmatch(
+        r"error: training diverged at step \d+: [dg]_loss is (nan|inf); "
+        r"kept the last good checkpoint, \S+/ckpt-0; "
+        r"--on_divergence=restore resumes it at half the learning rate",
+        line,
+    ), line
     assert listed_checkpoints(out) == [0]
     assert not os.path.exists(out / "generator.keras")
 
@@ -183,35 +243,55 @@ def poisoned_once(monkeypatch):
 
 
 @pytest.fixture
-def small_config(tmp_path, mnist_dir, data_dir):
-    return Config(arch="dense", steps=40, batch_size=32, log_every=5, checkpoint_every=10,
-                  output_dir=str(tmp_path / "dense"), mnist_dir=mnist_dir, data_dir=data_dir)
+def small_config(tmp_path, synthetic_digits):
+    return Config(
+        arch="dense",
+        dataset=synthetic_digits,
+        steps=40,
+        batch_size=32,
+        log_every=5,
+        checkpoint_every=10,
+        output_dir=str(tmp_path / "dense"),
+    )
 
 
 def test_a_nan_weight_stops_training_at_the_next_log_step_naming_it(small_config, poisoned_once):
     with pytest.raises(TrainingDiverged) as stop:
-        run_lib.train(small_config)
+        train(small_config)
     assert stop.value.exit_code == 3
-    assert re.fullmatch(r"training diverged at step 25: \S*generator/\S+ holds NaN or infinity; "
-                        r"kept the last good checkpoint, \S+/ckpt-20; .*", str(stop.value)), str(stop.value)
+    assert re.fullmatch(
+        r"training diverged at step 25: \S*generator/\S+ holds NaN or infinity; "
+        r"kept the last good checkpoint, \S+/ckpt-20; .*",
+        str(stop.value),
+    ), str(stop.value)
     assert listed_checkpoints(small_config.output_dir)[-1] == 20
     assert history_steps(small_config.output_dir) == [5, 10, 15, 20]
     assert not os.path.exists(os.path.join(small_config.output_dir, "generator.keras"))
 
 
-def test_restore_goes_back_to_the_last_good_checkpoint_at_half_the_learning_rate(small_config, poisoned_once, capsys):
+def test_restore_goes_back_to_the_last_good_checkpoint_at_half_the_learning_rate(
+    small_config, poisoned_once, capsys
+):
     config = dataclasses.replace(small_config, on_divergence="restore")
-    run_lib.train(config)
+    train(config)
     printed = capsys.readouterr().out
-    assert re.search(r"step 25: \S*generator/\S+ holds NaN or infinity; went back to the checkpoint of step 20", printed)
+    assert re.search(
+        r"step 25: \S*generator/\S+ holds NaN or infinity; went back to the checkpoint of step 20",
+        printed,
+    )
     assert "with the learning rate halved to 0.0001" in printed
-    assert history_steps(config.output_dir) == list(range(5, 41, 5))  # steps 21-25 were done again, logged once
-    trainer = run_lib.build_trainer(config, run_lib.make_strategy())
-    trainer.checkpoint().read(os.path.join(config.output_dir, "checkpoints", "ckpt-40")).expect_partial()
-    assert trainer.learning_rates() == pytest.approx((1e-4, 1e-4))  # dense trains at 2e-4: halved once
+    # steps 21-25 were done again, logged once
+    assert history_steps(config.output_dir) == list(range(5, 41, 5))
+    trainer = build_trainer(resolve(config, distribute.make_strategy()))
+    trainer.checkpoint().read(
+        os.path.join(config.output_dir, "checkpoints", "ckpt-40")
+    ).expect_partial()
+    # dense trains at 2e-4: halved once
+    assert trainer.learning_rates() == pytest.approx((1e-4, 1e-4))
     assert float(trainer.learning_rate_scale.numpy()) == 0.5  # and the halving is kept for a resume
-    generator = keras.models.load_model(os.path.join(config.output_dir, "generator.keras"), safe_mode=True,
-                                        compile=False)
+    generator = keras.models.load_model(
+        os.path.join(config.output_dir, "generator.keras"), safe_mode=True, compile=False
+    )
     assert all(np.isfinite(weight).all() for weight in generator.get_weights())
 
 
@@ -230,60 +310,112 @@ def _lambda_model(path):
 CHECKPOINT = f"checkpoints/ckpt-{STEPS}"
 TAMPERED = [
     # (name, what is done to a copy of a finished run, extra arguments, texts the error holds)
-    ("checkpoint_data_truncated", lambda run: os.truncate(run / f"{CHECKPOINT}.data-00000-of-00001", 1000),
-     [f"--steps={STEPS + 20}"], ["cannot resume from", f"ckpt-{STEPS}", "Read less bytes than requested",
-                                 f"delete ckpt-{STEPS}.* to resume from the checkpoint before it"]),
-    ("checkpoint_data_byte_flipped", lambda run: _flip_middle_byte(run / f"{CHECKPOINT}.data-00000-of-00001"),
-     [f"--steps={STEPS + 20}"], ["cannot resume from", "Checksum does not match"]),
-    ("checkpoint_index_truncated", lambda run: os.truncate(run / f"{CHECKPOINT}.index", 30),
-     [f"--steps={STEPS + 20}"], ["cannot resume from", "too short"]),
-    ("checkpoint_list_garbled", lambda run: (run / "checkpoints" / "checkpoint").write_text("garbage {{"),
-     [f"--steps={STEPS + 20}"], ["holds checkpoint files but no readable list of them", "--overwrite"]),
-    ("run_json_truncated", lambda run: os.truncate(run / "run.json", 20),
-     [f"--steps={STEPS + 20}"], ["run.json is not readable JSON", "--overwrite"]),
-    ("generator_truncated", lambda run: os.truncate(run / "generator.keras", 5000),
-     ["--mode=generate"], ["cannot load", "generator.keras: not a whole .keras (zip) file"]),
-    ("generator_runs_code", lambda run: _lambda_model(run / "generator.keras"),
-     ["--mode=generate"], ["cannot load", "Lambda", "arbitrary code execution"]),
+    (
+        "checkpoint_data_truncated",
+        lambda run: os.truncate(run / f"{CHECKPOINT}.data-00000-of-00001", 1000),
+        [f"--steps={STEPS + 20}"],
+        [
+            "cannot resume from",
+            f"ckpt-{STEPS}",
+            "Read less bytes than requested",
+            f"delete ckpt-{STEPS}.* to resume from the checkpoint before it",
+        ],
+    ),
+    (
+        "checkpoint_data_byte_flipped",
+        lambda run: _flip_middle_byte(run / f"{CHECKPOINT}.data-00000-of-00001"),
+        [f"--steps={STEPS + 20}"],
+        ["cannot resume from", "Checksum does not match"],
+    ),
+    (
+        "checkpoint_index_truncated",
+        lambda run: os.truncate(run / f"{CHECKPOINT}.index", 30),
+        [f"--steps={STEPS + 20}"],
+        ["cannot resume from", "too short"],
+    ),
+    (
+        "checkpoint_list_garbled",
+        lambda run: (run / "checkpoints" / "checkpoint").write_text("garbage {{"),
+        [f"--steps={STEPS + 20}"],
+        ["holds checkpoint files but no readable list of them", "--overwrite"],
+    ),
+    (
+        "run_json_truncated",
+        lambda run: os.truncate(run / "run.json", 20),
+        [f"--steps={STEPS + 20}"],
+        ["run.json is not readable JSON", "--overwrite"],
+    ),
+    (
+        "generator_truncated",
+        lambda run: os.truncate(run / "generator.keras", 5000),
+        ["--mode=generate"],
+        ["cannot load", "generator.keras: not a whole .keras (zip) file"],
+    ),
+    (
+        "generator_runs_code",
+        lambda run: _lambda_model(run / "generator.keras"),
+        ["--mode=generate"],
+        ["cannot load", "Lambda", "arbitrary code execution"],
+    ),
 ]
 
 
-@pytest.mark.parametrize("name, tamper, extra, expected", TAMPERED, ids=[case[0] for case in TAMPERED])
-def test_a_truncated_or_tampered_run_file_is_refused_in_one_line(runs, tmp_path, capfd, mnist_dir, data_dir,
-                                                                  name, tamper, extra, expected):
+@pytest.mark.parametrize(
+    "name, tamper, extra, expected", TAMPERED, ids=[case[0] for case in TAMPERED]
+)
+def test_a_truncated_or_tampered_run_file_is_refused_in_one_line(
+    runs, tmp_path, capfd, synthetic_digits, name, tamper, extra, expected
+):
     copy = tmp_path / "run"
     shutil.copytree(runs.out.first, copy)
     tamper(copy)
     before = snapshot(copy)
-    args = train_args(copy, mnist_dir, data_dir, deterministic=False)  # determinism would stay on in this process
+    # determinism would stay on in this process
+    args = train_args(copy, synthetic_digits, deterministic=False)
     assert_refused(run_in_process(capfd, *args, *extra), copy, before, *expected)
 
 
-def test_deleting_a_broken_checkpoint_resumes_from_the_one_before(runs, tmp_path, capfd, mnist_dir, data_dir):
+def test_deleting_a_broken_checkpoint_resumes_from_the_one_before(
+    runs, tmp_path, capfd, synthetic_digits
+):
     copy = tmp_path / "run"
     shutil.copytree(runs.out.first, copy)
     for path in (copy / "checkpoints").glob(f"ckpt-{STEPS}.*"):
         path.unlink()
-    result = run_in_process(capfd, *train_args(copy, mnist_dir, data_dir, deterministic=False))
+    before = history.read(str(copy / "history.csv"))
+    result = run_in_process(capfd, *train_args(copy, synthetic_digits, deterministic=False))
     assert result.returncode == 0, result.stderr
-    assert f"resuming from {copy}/checkpoints/ckpt-{STEPS - CHECKPOINT_EVERY}: the newest listed checkpoint whose files exist" in result.stdout
+    assert (
+        f"resuming from {copy}/checkpoints/ckpt-{STEPS - CHECKPOINT_EVERY}: "
+        "the newest listed checkpoint whose files exist" in result.stdout
+    )
     assert listed_checkpoints(copy) == [20, 30, 40]
     assert history_steps(copy) == list(range(LOG_EVERY, STEPS + 1, LOG_EVERY))
+    resumed_from = STEPS - CHECKPOINT_EVERY  # its rows so far are kept as they were: no restart
+    kept = [row for row in before if int(row["step"]) <= resumed_from]
+    assert len(kept) == resumed_from // LOG_EVERY
+    assert history.read(str(copy / "history.csv"))[: len(kept)] == kept
 
 
-def test_a_folder_holding_a_run_with_another_seed_is_refused_unless_overwrite(runs, tmp_path, capfd, mnist_dir,
-                                                                               data_dir):
+def test_a_folder_holding_a_run_with_another_seed_is_refused_unless_overwrite(
+    runs, tmp_path, capfd, synthetic_digits
+):
     copy = tmp_path / "run"
     shutil.copytree(runs.out.first, copy)
     (copy / "notes.txt").write_text("mine")
     before = snapshot(copy)
-    args = train_args(copy, mnist_dir, data_dir, deterministic=False)
-    assert_refused(run_in_process(capfd, *args, "--seed=1"), copy, before,
-                   "holds a run trained with seed=0, not 1", "give --overwrite to start over")
+    args = train_args(copy, synthetic_digits, deterministic=False)
+    assert_refused(
+        run_in_process(capfd, *args, "--seed=1"),
+        copy,
+        before,
+        "holds a run trained with seed=0, not 1",
+        "give --overwrite to start over",
+    )
 
     result = run_in_process(capfd, *args, "--seed=1", "--steps=10", "--overwrite")
     assert result.returncode == 0, result.stderr
-    assert run_lib.RunFiles(str(copy)).saved_config()["seed"] == 1
+    assert RunFiles(str(copy)).saved_config()["seed"] == 1
     assert listed_checkpoints(copy) == [0, 10] and history_steps(copy) == [5, 10]  # started over
     assert (copy / "notes.txt").read_text() == "mine"  # not a file the run wrote
 
@@ -291,13 +423,26 @@ def test_a_folder_holding_a_run_with_another_seed_is_refused_unless_overwrite(ru
 def test_history_drops_a_half_written_row_and_rows_after_the_resume_step(tmp_path):
     path = tmp_path / "history.csv"
     full = ",".join(["1"] * len(history.COLUMNS))
-    path.write_text(",".join(history.COLUMNS) + "\n" + "\n".join(
-        [full.replace("1", "10", 1), full.replace("1", "20", 1), full.replace("1", "30", 1), "4"]) + "\n")
+    path.write_text(
+        ",".join(history.COLUMNS)
+        + "\n"
+        + "\n".join(
+            [
+                full.replace("1", "10", 1),
+                full.replace("1", "20", 1),
+                full.replace("1", "30", 1),
+                "4",
+            ]
+        )
+        + "\n"
+    )
     kept = history.History(str(path), resume_step=20)
     assert [row["step"] for row in history.read(str(path))] == ["10", "20"]
     kept.append(dict(step=30, d_loss=0.5))
     assert [row["step"] for row in history.read(str(path))] == ["10", "20", "30"]
-    assert os.listdir(tmp_path) == ["history.csv"]  # rewritten through a temporary name, nothing left beside
+    assert os.listdir(tmp_path) == [
+        "history.csv"
+    ]  # rewritten through a temporary name, nothing left beside
 
 
 def test_an_interrupted_write_leaves_the_old_file_and_no_temporary_one(tmp_path):
@@ -317,25 +462,29 @@ def test_checkpoint_files_the_list_does_not_name_are_deleted(tmp_path):
     import tensorflow as tf
 
     folder = tmp_path / "checkpoints"
-    manager = tf.train.CheckpointManager(tf.train.Checkpoint(step=tf.Variable(0)), str(folder), max_to_keep=4)
+    manager = tf.train.CheckpointManager(
+        tf.train.Checkpoint(step=tf.Variable(0)), str(folder), max_to_keep=4
+    )
     for step in (0, 10, 20):
         manager.save(checkpoint_number=step)
     (folder / "ckpt-0.index").unlink()  # the sweep's first deletion, then the kill
     (folder / "ckpt-30_temp").mkdir()  # a save cut short
     (folder / "ckpt-30.index").write_bytes(b"cut short")
 
-    kept = run_lib._checkpoint_manager(tf.train.Checkpoint(step=tf.Variable(0)), str(folder), keep=3)
-    assert [run_lib._checkpoint_step(path) for path in kept.checkpoints] == [10, 20]
+    kept = checkpoints.open_manager(tf.train.Checkpoint(step=tf.Variable(0)), str(folder), keep=3)
+    assert [checkpoints.checkpoint_step(path) for path in kept.checkpoints] == [10, 20]
     assert sorted(os.listdir(folder)) == ["checkpoint"] + [
-        f"ckpt-{step}.{part}" for step in (10, 20) for part in ("data-00000-of-00001", "index")]
+        f"ckpt-{step}.{part}" for step in (10, 20) for part in ("data-00000-of-00001", "index")
+    ]
 
 
 def test_a_run_from_before_a_recipe_field_existed_counts_as_trained_with_its_default(tmp_path):
-    old = Config(mode_seeking=0.0)
+    old = resolve(Config(mode_seeking=0.0, output_dir=str(tmp_path)))
     recipe = dataclasses.asdict(old.recipe)
     del recipe["mode_seeking"]  # a run.json written before the field was added
-    files = run_lib.RunFiles(str(tmp_path))
-    write_json(files.config, dict(dataclasses.asdict(old), train_digit=None, recipe=recipe))
-    run_lib.check_same_model(old, files, training=True)  # the default, 0: what the run trained with
+    write_json(
+        old.files.config, dict(dataclasses.asdict(old.config), train_digit=None, recipe=recipe)
+    )
+    check_same_model(old, training=True)  # the default, 0: what the run trained with
     with pytest.raises(CganError, match="holds a run trained with mode_seeking=0.0, not 0.3"):
-        run_lib.check_same_model(Config(), files, training=True)
+        check_same_model(resolve(Config(output_dir=str(tmp_path))), training=True)

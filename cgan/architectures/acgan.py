@@ -8,10 +8,17 @@ from cgan.architectures import blocks
 from cgan.registry import register
 
 
-@register("acgan", conditional=True, loss="bce", class_weight=1.0)  # the paper weighs both terms equally
+@register(
+    "acgan", conditional=True, loss="bce", class_weight=1.0
+)  # the paper weighs both terms equally
 def build(image_shape, latent_dim, num_classes):
     """Generator on [z, embed(label)]; discriminator with a real/fake logit and ten class logits."""
-    generator = blocks.label_conditioned_generator(image_shape, latent_dim, num_classes, name="acgan_generator")
+    generator = blocks.label_conditioned_generator(
+        image_shape, latent_dim, num_classes, name="acgan_generator"
+    )
     images, labels, features = blocks.conv_features(image_shape)
-    outputs = [layers.Dense(1, dtype="float32")(features), blocks.class_logits(features, num_classes)]
+    outputs = [
+        layers.Dense(1, dtype="float32")(features),
+        blocks.class_logits(features, num_classes),
+    ]
     return generator, keras.Model([images, labels], outputs, name="acgan_discriminator")

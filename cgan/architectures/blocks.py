@@ -4,6 +4,9 @@ Every generator takes [z, labels] and every discriminator [images, labels]
 (compare_gan's one call signature); unconditional models simply ignore labels.
 """
 
+import contextlib
+import contextvars
+
 import keras
 import tensorflow as tf
 from keras import layers
@@ -12,13 +15,24 @@ LEAK = 0.2  # LeakyReLU slope of Radford et al. 2015, used by every discriminato
 SEED_SIDE = 8  # generators start from a map of at most 8 x 8 (7 x 7 for MNIST), as DCGAN does
 NARROWEST = 64  # filters of a generator's last stage (a discriminator's first): DCGAN's at 28 x 28
 # Replicas normalize with the statistics of the global batch, so training on several devices
-# matches one device; on one CPU it costs nothing measurable (experiments/benchmark.py).
-SYNCHRONIZED_BATCH_NORM = True
+# matches one device; synchronized_batch_norm(False) is the only way to turn it off.
+_SYNCHRONIZED = contextvars.ContextVar("synchronized_batch_norm", default=True)
+
+
+@contextlib.contextmanager
+def synchronized_batch_norm(synchronized):
+    """Batch norm of models built inside synchronizes over replicas or not: lets a benchmark
+    measure what synchronizing costs (experiments/benchmark.py)."""
+    token = _SYNCHRONIZED.set(synchronized)
+    try:
+        yield
+    finally:
+        _SYNCHRONIZED.reset(token)
 
 
 def batch_norm(**options):
     """Batch normalization over the global batch, however many replicas share it."""
-    return layers.BatchNormalization(synchronized=SYNCHRONIZED_BATCH_NORM, **options)
+    return layers.BatchNormalization(synchronized=_SYNCHRONIZED.get(), **options)
 
 
 @keras.saving.register_keras_serializable(package="cgan")
@@ -31,11 +45,17 @@ class GlobalBatchDropout(layers.Dropout):
         if not training or self.rate == 0:
             return inputs
         replica = tf.distribute.get_replica_context()  # None in cross-replica context: one copy
-        replicas, index = (replica.num_replicas_in_sync, replica.replica_id_in_sync_group) if replica else (1, 0)
+        replicas, index = (
+            (replica.num_replicas_in_sync, replica.replica_id_in_sync_group) if replica else (1, 0)
+        )
         local = tf.shape(inputs)[0]
         shape = tf.concat([[local * replicas], tf.shape(inputs)[1:]], axis=0)
-        # Philox by name: the default lets each device pick its algorithm. (XLA draws other numbers still.)
-        keep = tf.random.stateless_uniform(shape, seed=self.seed_generator.next(), alg="philox") >= self.rate
+        # Philox by name: the default lets each device pick its algorithm.
+        # (XLA draws other numbers still.)
+        keep = (
+            tf.random.stateless_uniform(shape, seed=self.seed_generator.next(), alg="philox")
+            >= self.rate
+        )
         keep = keep[index * local : (index + 1) * local]
         return tf.where(keep, inputs / (1.0 - self.rate), tf.zeros_like(inputs))
 
@@ -55,7 +75,10 @@ def upsamplings(image_shape):
     halves the image): two, and one more while both sides stay even and the seed larger than
     SEED_SIDE. 2 for 28 x 28 (seed 7 x 7) and 32 x 32 (8 x 8), 3 for 64 x 64, 4 for 128 x 128."""
     count = 2
-    while all(side % 2 ** (count + 1) == 0 for side in image_shape[:2]) and min(image_shape[:2]) >> count > SEED_SIDE:
+    while (
+        all(side % 2 ** (count + 1) == 0 for side in image_shape[:2])
+        and min(image_shape[:2]) >> count > SEED_SIDE
+    ):
         count += 1
     return count
 
@@ -68,7 +91,8 @@ def stage_widths(image_shape, narrowest=NARROWEST):
 
 
 def seed_grid(x, image_shape, filters, activation="relu"):
-    """Dense projection of a vector to the smallest feature map, (H/2^k, W/2^k, filters), k = upsamplings."""
+    """Dense projection of a vector to the smallest feature map, (H/2^k, W/2^k, filters),
+    k = upsamplings."""
     count = upsamplings(image_shape)
     height, width = image_shape[0] >> count, image_shape[1] >> count
     x = layers.Dense(height * width * filters, use_bias=False)(x)  # BN makes the bias redundant
@@ -92,7 +116,8 @@ def to_image(x, channels, kernel_size):
 
 
 def down_block(x, filters, kernel_size, dropout=0.0, strides=2):
-    """Convolution and LeakyReLU (no normalization: safe for a WGAN-GP critic); halves the size when strides=2."""
+    """Convolution and LeakyReLU (no normalization: safe for a WGAN-GP critic); halves the size
+    when strides=2."""
     x = layers.Conv2D(filters, kernel_size, strides=strides, padding="same")(x)
     x = layers.LeakyReLU(LEAK)(x)
     return GlobalBatchDropout(dropout)(x) if dropout else x
@@ -124,7 +149,9 @@ def label_conditioned_generator(
     x = seed_grid(x, image_shape, widths[0])
     for filters in widths[1:]:
         x = up_block(x, filters, kernel_size)
-    x = up_block(x, widths[-1], kernel_size, strides=1)  # see conv_features: the two extra layers go together
+    x = up_block(
+        x, widths[-1], kernel_size, strides=1
+    )  # see conv_features: the two extra layers go together
     return keras.Model([z, labels], to_image(x, image_shape[-1], kernel_size), name=name)
 
 
@@ -132,9 +159,8 @@ def conv_features(image_shape, kernel_size=3, narrowest=NARROWEST):
     """(images input, labels input, flat features): strided convolutions (stage_widths(image_shape,
     narrowest) in reverse: (64, 128) for MNIST) and one more at the smallest size, no normalization.
 
-    The extra stride-1 layer here and in label_conditioned_generator halve the images per second
-    on a CPU but cut the images needed for a given FID about 3x (FID 1.4 after 60,000 images
-    instead of 180,000); the generator's alone, without the discriminator's, collapsed modes.
+    The extra stride-1 layer here and in label_conditioned_generator costs speed per image but
+    saves more in the images a given FID needs; the generator's alone collapsed modes.
     """
     widths = stage_widths(image_shape, narrowest)[::-1]
     images, labels = discriminator_inputs(image_shape)

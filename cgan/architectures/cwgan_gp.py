@@ -10,7 +10,9 @@ from cgan.registry import register
 @register("cwgan_gp", conditional=True, **wgan_gp.PAPER_RECIPE)
 def build(image_shape, latent_dim, num_classes):
     """Generator on [z, embed(label)]; critic psi(h) + <embed(y), h> over strided convolutions."""
-    generator = blocks.label_conditioned_generator(image_shape, latent_dim, num_classes, name="cwgan_gp_generator")
+    generator = blocks.label_conditioned_generator(
+        image_shape, latent_dim, num_classes, name="cwgan_gp_generator"
+    )
     images, labels, features = blocks.conv_features(image_shape)
     logits = blocks.projection_logits(features, labels, num_classes)
     return generator, keras.Model([images, labels], logits, name="cwgan_gp_critic")

@@ -1,7 +1,6 @@
 """The convolutional GAN of the TensorFlow DCGAN tutorial: its models, trained with Radford et al.'s
-Adam (2e-4, beta_1 0.5; the registry's default) instead of the tutorial's (1e-4, 0.9), which after
-15 minutes drew only 5 of the 10 digits (FID 33 against 9.1; README, "Every architecture, 15
-minutes each")."""
+Adam (2e-4, beta_1 0.5; the registry's default) instead of the tutorial's (1e-4, 0.9), which drew
+only some of the digits (samples/README.md, "Every architecture, 15 minutes each")."""
 
 import keras
 from keras import layers
@@ -20,7 +19,9 @@ def build(image_shape, latent_dim, num_classes):
     x = blocks.up_block(x, widths[0], 5, strides=1, activation="leaky_relu")
     for filters in widths[1:]:
         x = blocks.up_block(x, filters, 5, activation="leaky_relu")
-    generator = keras.Model([z, labels], blocks.to_image(x, image_shape[-1], 5), name="dcgan_generator")
+    generator = keras.Model(
+        [z, labels], blocks.to_image(x, image_shape[-1], 5), name="dcgan_generator"
+    )
 
     images, labels = blocks.discriminator_inputs(image_shape)
     x = images

@@ -1,11 +1,11 @@
-"""WGAN-GP (Gulrajani et al. 2017): Wasserstein loss, gradient penalty, a critic without BatchNorm."""
+"""WGAN-GP (Gulrajani et al. 2017): Wasserstein loss, gradient penalty, a critic without
+BatchNorm."""
 
 import keras
 from keras import layers
 
 from cgan.architectures import blocks
 from cgan.registry import register
-
 
 # The training recipe of Gulrajani et al. 2017, shared with the conditional cwgan_gp.
 PAPER_RECIPE = dict(
@@ -27,7 +27,9 @@ def build(image_shape, latent_dim, num_classes):
     x = blocks.seed_grid(z, image_shape, widths[0])
     for filters in widths[1:]:
         x = blocks.up_block(x, filters, 4)
-    generator = keras.Model([z, labels], blocks.to_image(x, image_shape[-1], 4), name="wgan_gp_generator")
+    generator = keras.Model(
+        [z, labels], blocks.to_image(x, image_shape[-1], 4), name="wgan_gp_generator"
+    )
 
     images, labels = blocks.discriminator_inputs(image_shape)
     x = images

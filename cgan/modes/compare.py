@@ -19,11 +19,19 @@ import os
 
 import numpy as np
 
-from cgan import data, evaluation, history, registry, run_lib
+from cgan import history, registry, sampling, scores
+from cgan.config import Config
+from cgan.context import resolve
 from cgan.files import atomic_path, locked_folder, write_json
+from cgan.judge import load_judge
+from cgan.modes import evaluate, generate, train
 from cgan.plotting import save_comparison_curves, save_side_by_side
+from cgan.runfolder import check_same_model
+from cgan.validation import SPEED_SWITCHES
 
-SAMPLES_PER_DIGIT = 8  # columns of each architecture's block: enough to see variety, narrow enough for 7 blocks
+SAMPLES_PER_DIGIT = (
+    8  # columns of each architecture's block: enough to see variety, narrow enough for 7 blocks
+)
 SORT_POOL = 1000  # unconditional samples the judge sorts into rows: ~100 per digit when balanced
 # (CSV column, Markdown heading, format): the figures of the table, left to right
 COLUMNS = (
@@ -44,8 +52,17 @@ def arm_config(config, arch, seed):
     """The train-mode Config of one arm and seed: a run folder <compare dir>/<arch>-seed<seed>,
     scored every epoch (every --eval_every epochs if given) for the quality-over-time curves."""
     return dataclasses.replace(
-        config, mode="train", arch=arch, seed=seed, output_dir=os.path.join(config.run_dir, f"{arch}-seed{seed}"),
-        eval_every=config.eval_every or 1, archs=None, seeds=1, experiment=None, draw="grid", export=None,
+        config,
+        mode="train",
+        arch=arch,
+        seed=seed,
+        output_dir=os.path.join(config.run_dir, f"{arch}-seed{seed}"),
+        eval_every=config.eval_every or 1,
+        archs=None,
+        seeds=1,
+        experiment=None,
+        draw="grid",
+        export=None,
     )
 
 
@@ -54,51 +71,63 @@ def seeds(config):
     return list(range(config.seed, config.seed + config.seeds))
 
 
-def parameter_count(config):
-    """Generator plus discriminator parameters of config.arch at config.latent_dim, for config's data."""
-    spec = data.spec(config.data_source)
-    generator, discriminator = registry.get(config.arch).build(spec.image_shape, config.latent_dim, spec.num_classes)
+def parameter_count(arm):
+    """Generator plus discriminator parameters of an arm (a Context) at its latent_dim, for its
+    data."""
+    spec = arm.spec
+    generator, discriminator = registry.get(arm.config.arch).build(
+        spec.image_shape, arm.config.latent_dim, spec.num_classes
+    )
     return generator.count_params() + discriminator.count_params()
 
 
 def arm_metrics(arm, judge):
     """The run's metrics.json when it scored the current generator on as many samples as asked,
-    else a fresh run_lib.evaluate (which writes it)."""
-    files = run_lib.RunFiles(arm.run_dir)
-    if os.path.exists(files.metrics) and os.path.getmtime(files.metrics) >= os.path.getmtime(files.generator):
+    else a fresh evaluation (which writes it); `arm` is the arm's Context."""
+    files = arm.files
+    if os.path.exists(files.metrics) and os.path.getmtime(files.metrics) >= os.path.getmtime(
+        files.generator
+    ):
         with open(files.metrics) as f:
             metrics = json.load(f)
-        if metrics.get("num_images") == arm.eval_samples:
+        if metrics.get("num_images") == arm.config.eval_samples:
             return metrics
-    return run_lib.evaluate(dataclasses.replace(arm, mode="evaluate"), judge)[0]
+    return evaluate.evaluate(evaluate_config(arm.config), judge)[0]
 
 
-def digits_covered(scores):
-    """How many classes make up at least evaluation.RARE_FRACTION of their balanced share of the
+def evaluate_config(config):
+    """The evaluate-mode Config of an arm's train-mode one: without --overwrite and the speed
+    switches, which evaluate mode refuses."""
+    speed = {name: getattr(Config, name) for name in SPEED_SWITCHES}
+    return dataclasses.replace(config, mode="evaluate", overwrite=False, **speed)
+
+
+def digits_covered(judged):
+    """How many classes make up at least scores.RARE_FRACTION of their balanced share of the
     judged samples (5% for ten): from the coverage of unconditional samples, or from the
     confusion matrix's columns of labelled ones."""
-    if "coverage" in scores:
-        shares = np.asarray(scores["coverage"])
+    if "coverage" in judged:
+        shares = np.asarray(judged["coverage"])
     else:
-        matrix = np.asarray(scores["confusion_matrix"])
+        matrix = np.asarray(judged["confusion_matrix"])
         shares = matrix.sum(axis=0) / max(matrix.sum(), 1)
-    return int(np.sum(shares >= evaluation.RARE_FRACTION / len(shares)))
+    return int(np.sum(shares >= scores.RARE_FRACTION / len(shares)))
 
 
-def figures(scores, parameters=math.nan, images_seen=math.nan, seconds=math.nan):
+def figures(judged, parameters=math.nan, images_seen=math.nan, seconds=math.nan):
     """One table row's figures (COLUMNS keys) from judge scores and a run's size and speed; NaN
     for what does not apply (accuracy of unconditional samples, speed of real digits)."""
     return dict(
         parameters=parameters,
         images_per_second=images_seen / seconds if seconds else math.nan,
         seconds=seconds,
-        fid=scores["fid"],
-        inception_score=scores["inception_score"],
-        kid=scores["kid"],
-        precision=scores["precision"],
-        recall=scores["recall"],
-        accuracy=scores.get("accuracy", math.nan),
-        digits_covered=digits_covered(scores),
+        fid=judged["fid"],
+        inception_score=judged["inception_score"],
+        kid=judged["kid"],
+        precision=judged["precision"],
+        recall=judged["recall"],
+        accuracy=judged.get("accuracy", math.nan),
+        digits_covered=digits_covered(judged),
     )
 
 
@@ -120,7 +149,13 @@ def table_rows(arms, floor, floor_label):
     for arch, runs in arms.items():
         rows.append((arch, len(runs), mean_and_spread([run["figures"] for run in runs])))
         if all("raw_figures" in run for run in runs):
-            rows.append((f"{arch} (raw G)", len(runs), mean_and_spread([run["raw_figures"] for run in runs])))
+            rows.append(
+                (
+                    f"{arch} (raw G)",
+                    len(runs),
+                    mean_and_spread([run["raw_figures"] for run in runs]),
+                )
+            )
     rows.append((floor_label, None, mean_and_spread([figures(floor)])))
     return rows
 
@@ -128,15 +163,19 @@ def table_rows(arms, floor, floor_label):
 def _cell(fmt, mean, spread):
     if math.isnan(mean):
         return "–"
-    negligible = math.isnan(spread) or spread <= 1e-9 * abs(mean)  # one seed, or the same figure up to round-off
+    negligible = math.isnan(spread) or spread <= 1e-9 * abs(
+        mean
+    )  # one seed, or the same figure up to round-off
     return fmt.format(mean) + ("" if negligible else " ± " + fmt.format(spread))
 
 
 def markdown_table(rows, note=""):
     """The table in Markdown: "mean ± std" cells over seeds (the spread left out when it is nil,
     as for the parameters), "–" where a figure does not apply."""
-    lines = ["| arm | seeds | " + " | ".join(title for _, title, _ in COLUMNS) + " |",
-             "|---|---:|" + "---:|" * len(COLUMNS)]
+    lines = [
+        "| arm | seeds | " + " | ".join(title for _, title, _ in COLUMNS) + " |",
+        "|---|---:|" + "---:|" * len(COLUMNS),
+    ]
     for label, count, summary in rows:
         cells = [_cell(fmt, *summary[name]) for name, _, fmt in COLUMNS]
         lines.append(f"| {label} | {'' if count is None else count} | " + " | ".join(cells) + " |")
@@ -144,8 +183,11 @@ def markdown_table(rows, note=""):
 
 
 def write_csv(rows, path):
-    """The table as CSV: arm, seeds, then each figure's mean and its spread (<name>_std); empty when NaN."""
-    header = ["arm", "seeds"] + [f"{name}{suffix}" for name, _, _ in COLUMNS for suffix in ("", "_std")]
+    """The table as CSV: arm, seeds, then each figure's mean and its spread (<name>_std); empty
+    when NaN."""
+    header = ["arm", "seeds"] + [
+        f"{name}{suffix}" for name, _, _ in COLUMNS for suffix in ("", "_std")
+    ]
 
     def number(value):
         return "" if math.isnan(value) else f"{value:.10g}"  # 10 digits: plenty, and no float noise
@@ -154,8 +196,10 @@ def write_csv(rows, path):
         writer = csv.writer(f)
         writer.writerow(header)
         for label, count, summary in rows:
-            writer.writerow([label, "" if count is None else count]
-                            + [number(v) for name, _, _ in COLUMNS for v in summary[name]])
+            writer.writerow(
+                [label, "" if count is None else count]
+                + [number(v) for name, _, _ in COLUMNS for v in summary[name]]
+            )
 
 
 def sort_by_digit(images, predicted, per_digit, num_classes=10, blank=255):
@@ -172,14 +216,15 @@ def sort_by_digit(images, predicted, per_digit, num_classes=10, blank=255):
 
 
 def digit_block(arm, judge):
-    """SAMPLES_PER_DIGIT images per class from one arm's generator, uint8 (K * n, H, W, C), row k
-    label k: asked for when conditional (one noise per column), sorted by the judge otherwise."""
-    generator = run_lib.load_generator(arm)
-    num_classes = data.spec(arm.data_source).num_classes
+    """SAMPLES_PER_DIGIT images per class from one arm's generator (`arm` a Context), uint8
+    (K * n, H, W, C), row k label k: asked for when conditional (one noise per column), sorted by
+    the judge otherwise."""
+    generator = generate.load_generator(arm)
+    num_classes = arm.num_classes
     if arm.conditional:
-        noise, labels, _ = run_lib.grid_inputs(arm, None, num_classes * SAMPLES_PER_DIGIT)
-        return run_lib.draw(generator, noise, labels)
-    images, _ = run_lib.sample_set(arm, generator, SORT_POOL * num_classes // 10, digit=None)
+        noise, labels, _ = sampling.grid_inputs(arm, None, num_classes * SAMPLES_PER_DIGIT)
+        return sampling.draw(generator, noise, labels)
+    images, _ = sampling.sample_set(arm, generator, SORT_POOL * num_classes // 10, digit=None)
     predicted = judge.probabilities(images).argmax(axis=1)
     return sort_by_digit(images, predicted, SAMPLES_PER_DIGIT, num_classes)
 
@@ -187,12 +232,16 @@ def digit_block(arm, judge):
 def _budget_note(config):
     kind, amount = config.budget
     budget = f"{amount:,} images seen" if kind == "images" else f"{amount:g} s of training"
-    return (f"Each arm: {budget}, batch {config.batch_size}, seeds {', '.join(map(str, seeds(config)))} "
-            f"(mean ± standard deviation over seeds). Scores on {config.eval_samples:,} samples in the "
-            f"{config.dataset} judge's feature space; wall seconds exclude scoring. Classes covered: classes "
-            f"that are at least {evaluation.RARE_FRACTION:.0%} of their balanced share of the judged samples "
-            "(5% for ten). Raw G: the generator before "
-            "weight averaging (EMA).")
+    return (
+        f"Each arm: {budget}, batch {config.batch_size}, "
+        f"seeds {', '.join(map(str, seeds(config)))} "
+        f"(mean ± standard deviation over seeds). Scores on {config.eval_samples:,} samples in the "
+        f"{config.dataset} judge's feature space; wall seconds exclude scoring. "
+        "Classes covered: classes "
+        f"that are at least {scores.RARE_FRACTION:.0%} of their balanced share of the judged "
+        "samples (5% for ten). Raw G: the generator before "
+        "weight averaging (EMA)."
+    )
 
 
 def compare(config):
@@ -200,50 +249,68 @@ def compare(config):
 
     Returns (the Markdown table, the paths written).
     """
-    data.spec(config.data_source)  # an unusable dataset is refused before anything is written
-    plan = {arch: [arm_config(config, arch, seed) for seed in seeds(config)] for arch in config.arms}
+    context = resolve(config)  # an unusable dataset is refused before anything is written
+    plan = {
+        arch: [resolve(arm_config(config, arch, seed)) for seed in seeds(config)]
+        for arch in config.arms
+    }
     if not config.overwrite:  # refuse before anything is written
         for arm in (arm for arms in plan.values() for arm in arms):
-            run_lib.check_same_model(arm, run_lib.RunFiles(arm.run_dir), training=True)
-    with locked_folder(config.run_dir):  # each arm's run folder is locked in turn by run_lib.train
-        return _compare(config, plan)
+            check_same_model(arm, training=True)
+    with locked_folder(config.run_dir):  # each arm's run folder is locked in turn by its training
+        return _compare(context, plan)
 
 
-def _compare(config, plan):
+def _compare(context, plan):
+    config = context.config
     write_json(os.path.join(config.run_dir, "compare.json"), dataclasses.asdict(config))
-    judge = run_lib.judge_for(config)
+    judge = load_judge(context.source)
     arms = {}
     for arch, arch_arms in plan.items():
         parameters = None
         for arm in arch_arms:
-            run_lib.train(arm)
+            train.train(arm.config)
             parameters = parameters or parameter_count(arm)
             metrics = arm_metrics(arm, judge)
-            rows = history.read(run_lib.RunFiles(arm.run_dir).history)
-            speed = dict(parameters=parameters, images_seen=float(rows[-1]["images_seen"]),
-                         seconds=float(rows[-1]["seconds"]))
-            run = dict(config=arm, history=rows, figures=figures(metrics, **speed))
+            rows = history.read(arm.files.history)
+            speed = dict(
+                parameters=parameters,
+                images_seen=float(rows[-1]["images_seen"]),
+                seconds=float(rows[-1]["seconds"]),
+            )
+            run = dict(arm=arm, history=rows, figures=figures(metrics, **speed))
             if "raw" in metrics:
                 run["raw_figures"] = figures(metrics["raw"], **speed)
             arms.setdefault(arch, []).append(run)
 
-    rows = table_rows(arms, evaluation.real_floor(judge), f"real {config.dataset} test images")
+    floor = scores.real_floor(judge)
+    rows = table_rows(arms, floor, f"real {config.dataset} test images")
     table = markdown_table(rows, _budget_note(config))
     out = config.run_dir
-    paths = dict(picture=os.path.join(out, "comparison.png"), markdown=os.path.join(out, "comparison.md"),
-                 csv=os.path.join(out, "comparison.csv"), losses=os.path.join(out, "losses.png"),
-                 quality=os.path.join(out, "quality.png"))
+    paths = dict(
+        picture=os.path.join(out, "comparison.png"),
+        markdown=os.path.join(out, "comparison.md"),
+        csv=os.path.join(out, "comparison.csv"),
+        losses=os.path.join(out, "losses.png"),
+        quality=os.path.join(out, "quality.png"),
+    )
     with atomic_path(paths["markdown"]) as tmp, open(tmp, "w") as f:
         f.write(table)
     write_csv(rows, paths["csv"])
-    firsts = [runs[0]["config"] for runs in arms.values()]  # the picture shows the first seed
+    firsts = [runs[0]["arm"] for runs in arms.values()]  # the picture shows the first seed
     save_side_by_side(
         [digit_block(arm, judge) for arm in firsts],
-        [arm.arch if arm.conditional else f"{arm.arch}\n(sorted by judge)" for arm in firsts],
+        [
+            arm.config.arch if arm.conditional else f"{arm.config.arch}\n(sorted by judge)"
+            for arm in firsts
+        ],
         paths["picture"],
-        row_labels=data.spec(config.data_source).class_names,
+        row_labels=context.spec.class_names,
     )
     curves = save_comparison_curves(
-        {arch: [run["history"] for run in runs] for arch, runs in arms.items()}, paths["losses"], paths["quality"]
+        {arch: [run["history"] for run in runs] for arch, runs in arms.items()},
+        paths["losses"],
+        paths["quality"],
+        floor=floor,
     )
     return table, [paths["picture"], paths["markdown"], paths["csv"], *curves]

@@ -1,0 +1,139 @@
+"""The training loop's per-interval work, one small callback each: the progress bar, history.csv
+and TensorBoard, the judge's scores, the per-epoch grid and checkpoints."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from cgan import sampling, scores
+from cgan.history import History
+from cgan.loop import Callback
+from cgan.plotting import save_grid
+
+
+class ProgressBar(Callback):
+    """An "Epoch k/n" header and a Keras progress bar per epoch."""
+
+    def __init__(self, stop, steps_per_epoch):
+        self.stop, self.steps_per_epoch = stop, steps_per_epoch
+        self.epochs = "?" if stop.steps is None else -(-stop.steps // steps_per_epoch)
+        self.bar = None
+
+    def on_epoch_begin(self, step):
+        epoch = step // self.steps_per_epoch + 1
+        first = (epoch - 1) * self.steps_per_epoch
+        last = (
+            epoch * self.steps_per_epoch
+            if self.stop.steps is None
+            else min(epoch * self.steps_per_epoch, self.stop.steps)
+        )
+        print(f"Epoch {epoch}/{self.epochs}")
+        self.bar = keras.utils.Progbar(last - first)
+        self.bar.update(step - first)
+
+    def on_call(self, event):
+        self.bar.update(
+            event.step - (event.epoch - 1) * self.steps_per_epoch, list(event.metrics.items())
+        )
+
+
+class Logger(Callback):
+    """A history.csv row and TensorBoard scalars per interval: the losses averaged over the
+    interval's steps, and whatever figures earlier callbacks added to the event (scores)."""
+
+    def __init__(self, files, clock, images_per_step):
+        self.files, self.clock, self.images_per_step = files, clock, images_per_step
+        self.interval = []  # (a call's mean losses, its steps) since the last row
+        self.history = self.writer = None
+
+    def on_start(self, step):
+        self.history = History(self.files.history, resume_step=step)
+        self.writer = tf.summary.create_file_writer(self.files.tensorboard)
+
+    def on_restore(self, step):
+        self.history = History(
+            self.files.history, resume_step=step
+        )  # rows past the restored step go
+        self.interval.clear()
+
+    def on_call(self, event):
+        self.interval.append((event.metrics, event.steps))
+
+    def on_epoch_end(self, event):
+        self.on_log(event)
+
+    def on_log(self, event):
+        seconds = self.clock.sync()
+        counts = [
+            count for _, count in self.interval
+        ]  # steps per call: each call's losses are its means
+        means = {
+            k: float(np.average([m[k] for m, _ in self.interval], weights=counts))
+            for k in self.interval[0][0]
+        }
+        values = dict(means, **event.scalars)
+        self.history.append(
+            dict(
+                values,
+                step=event.step,
+                epoch=event.epoch,
+                images_seen=event.step * self.images_per_step,
+                seconds=round(seconds, 2),
+            )
+        )
+        with self.writer.as_default(step=event.step):
+            for name, value in values.items():
+                tf.summary.scalar(name, value)
+        self.interval.clear()
+
+    def on_close(self):
+        if self.writer is not None:
+            self.writer.flush()
+
+
+class Scorer(Callback):
+    """The judge's scores of the generator every `every` epochs and at the end, added to the
+    epoch's log row; the clock is paused meanwhile, as scoring is not training."""
+
+    def __init__(self, context, generator, judge, clock, every):
+        self.context, self.generator, self.judge, self.clock, self.every = (
+            context,
+            generator,
+            judge,
+            clock,
+            every,
+        )
+
+    def on_epoch_end(self, event):
+        if event.epoch % self.every and not event.finished:
+            return
+        with self.clock.paused():
+            count = self.context.config.eval_samples
+            images, labels = sampling.sample_set(self.context, self.generator, count, digit=None)
+            quality = scores.quality_scalars(scores.score(self.judge, images, labels))
+            print("  quality: " + ", ".join(f"{k} {v:.4g}" for k, v in quality.items()))
+        event.scalars.update(quality)
+
+
+class EpochGrids(Callback):
+    """image_at_epoch_<k>.png: the same fixed noise drawn at every epoch end (and every resume)."""
+
+    def __init__(self, context, generator):
+        self.files, self.generator = context.files, generator
+        self.noise, self.labels, self.rows = sampling.grid_inputs(context, context.train_digit)
+        self.names = sampling.row_names(context, None)
+
+    def on_epoch_end(self, event):
+        images = sampling.draw(self.generator, self.noise, self.labels)
+        save_grid(images, self.rows, self.files.epoch_grid(event.epoch), self.names)
+
+
+class Checkpointer(Callback):
+    """Saves a checkpoint (with the clock's seconds) whenever the loop says one is due."""
+
+    def __init__(self, manager, clock):
+        self.manager, self.clock = manager, clock
+
+    def on_checkpoint(self, event):
+        self.clock.sync()
+        self.manager.save(checkpoint_number=event.step)

@@ -1,0 +1,51 @@
+"""A Config resolved once per run into what every part needs: the dataset's spec, the recipe,
+the run folder's files and, for training, the tf.distribute strategy."""
+
+import dataclasses
+from typing import Any, Optional
+
+from cgan import data
+from cgan.config import Config
+from cgan.datasource import DataSource
+from cgan.registry import Recipe
+from cgan.runfolder import RunFiles
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """One run's resolved Config; the library passes it down instead of re-deriving its parts."""
+
+    config: Config
+    source: DataSource  # where the images come from
+    spec: data.DatasetSpec  # image shape and class names
+    recipe: Recipe  # the architecture's recipe with the Config's overrides
+    files: RunFiles  # the names of everything the run writes
+    strategy: Optional[Any] = None  # a tf.distribute.Strategy; only training needs one
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the generator draws the label it is asked for."""
+        return self.recipe.conditional
+
+    @property
+    def train_digit(self) -> Optional[int]:
+        """The label the training data is restricted to: only for unconditional models."""
+        return None if self.conditional else self.config.digit
+
+    @property
+    def num_classes(self) -> int:
+        return self.spec.num_classes
+
+
+def resolve(config: Config, strategy=None, run_dir: Optional[str] = None) -> Context:
+    """The Context of `config` (its files in `run_dir`, by default config.run_dir); an unusable
+    dataset is refused here, before anything is written."""
+    source = config.data_source
+    return Context(
+        config=config,
+        source=source,
+        spec=data.spec(source),
+        recipe=config.recipe,
+        files=RunFiles(run_dir or config.run_dir),
+        strategy=strategy,
+    )

@@ -1,0 +1,181 @@
+"""Train mode: trains (or resumes, or reuses) a run, exports its generator and draws from it."""
+
+import dataclasses
+import os
+import tempfile
+
+import keras
+import tensorflow as tf
+
+from cgan import checkpoints, data, distribute, registry, runfolder, runtime, sampling
+from cgan.callbacks import Checkpointer, EpochGrids, Logger, ProgressBar, Scorer
+from cgan.context import resolve
+from cgan.errors import CganError
+from cgan.files import atomic_path, locked_folder, remove_leftovers
+from cgan.judge import load_judge
+from cgan.loop import Cadence, Clock, Stop, train_loop
+from cgan.plotting import save_gif, save_history_plot
+from cgan.runfolder import RunFiles
+from cgan.trainer import GANTrainer
+
+
+def build_trainer(context):
+    """Builds the architecture's two networks (in --mixed_precision's compute type) and the
+    shared trainer under the context's strategy."""
+    config, strategy = context.config, context.strategy
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise CganError(
+            f"--batch_size {config.batch_size} does not split evenly over {replicas} replicas"
+        )
+    if context.recipe.mode_seeking and config.batch_size // replicas % 2:
+        raise CganError(
+            f"--mode_seeking compares pairs of examples: --batch_size {config.batch_size} "
+            f"leaves an odd number on each of {replicas} replica(s); give an even share, "
+            "or --mode_seeking=0"
+        )
+    build = registry.get(config.arch).build
+    with runtime.compute_dtype(config.mixed_precision), strategy.scope():
+        generator, discriminator = build(
+            context.spec.image_shape, config.latent_dim, context.num_classes
+        )
+    return GANTrainer(
+        generator,
+        discriminator,
+        context.recipe,
+        global_batch_size=config.batch_size,
+        strategy=strategy,
+        seed=config.seed,
+        jit_compile=config.jit_compile,
+    )
+
+
+def train(config):
+    """Trains (or resumes, or reuses) the run in config.run_dir, then draws what config.draw asks.
+
+    Returns the path of the picture. A finished run is not retrained: only drawn from. The
+    folder is locked for the whole call: a second run into it is refused.
+
+    In a multi-worker run only the chief writes the run folder; the other workers train beside
+    it, resume from its latest checkpoint, write their own copies into a temporary folder that
+    is deleted after, and return None.
+    """
+    runtime.configure(config)  # the process-wide settings, in case the caller has not made them
+    # The strategy first: a multi-worker strategy must precede any other op.
+    strategy = distribute.make_strategy(config.strategy)
+    context = resolve(config, strategy)
+    data.check_label(context.source, config.digit)
+    if not distribute.writes_files(strategy):
+        with tempfile.TemporaryDirectory(prefix="cgan-worker-") as folder:
+            resume_from = None if config.overwrite else context.files.checkpoints
+            _train_locked(dataclasses.replace(context, files=RunFiles(folder)), resume_from)
+        return None
+    files = context.files
+    with locked_folder(files.dir):
+        if config.overwrite:
+            files.clear()
+        runfolder.check_same_model(context, training=True)
+        remove_leftovers(files.dir)  # temporary files of a killed run: nobody else writes here
+        return _train_locked(context)
+
+
+def _train_locked(context, resume_from=None):
+    """Trains in the context's folder, resuming from its latest checkpoint or, when given, from
+    the latest one in the folder `resume_from` (a multi-worker chief's)."""
+    config, files = context.config, context.files
+    keras.utils.set_random_seed(config.seed)
+    trainer = build_trainer(context)
+    seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="seconds")
+    manager = checkpoints.open_manager(
+        trainer.checkpoint(seconds=seconds), files.checkpoints, config.keep_checkpoints
+    )
+    latest = (
+        manager.latest_checkpoint
+        if resume_from is None
+        else tf.train.latest_checkpoint(resume_from)
+    )
+    if latest:
+        checkpoints.restore(manager.checkpoint, latest)
+    distribute.check_workers_agree(context.strategy, trainer.step, config.run_dir)
+
+    images, labels = data.load_arrays("train", context.source, digit=context.train_digit)
+    images_per_step = config.batch_size * trainer.recipe.critic_steps
+    steps_per_epoch = len(images) // images_per_step
+    if steps_per_epoch == 0:
+        raise CganError(
+            f"--batch_size {config.batch_size} is larger than the {len(images)} training images"
+        )
+    stop = Stop.of(config, images_per_step, steps_per_epoch)
+
+    if not stop.reached(int(trainer.step.numpy()), float(seconds.numpy())):
+        runfolder.write_run_json(context)
+        if manager.latest_checkpoint is None:
+            # The state to go back to if the very first steps diverge
+            # (a worker's copy of the chief's).
+            manager.save(checkpoint_number=int(trainer.step.numpy()))
+
+        def batches(step):
+            """The training steps' inputs from `step` on: those an uninterrupted run would see."""
+            dataset = data.training_dataset(
+                images,
+                labels,
+                images_per_step,
+                config.seed,
+                skip_batches=step,
+                step_inputs=trainer.step_inputs,
+            )
+            return iter(context.strategy.experimental_distribute_dataset(dataset))
+
+        clock = Clock(seconds)
+        train_loop(
+            trainer,
+            batches,
+            manager,
+            stop,
+            Cadence.of(config, steps_per_epoch),
+            clock,
+            _callbacks(context, trainer, manager, clock, stop, steps_per_epoch, images_per_step),
+            config.on_divergence,
+        )
+        _export_generators(trainer, files)
+        save_history_plot(files.history, files.history_plot)
+        grids = files.epoch_grids()
+        save_gif(
+            [path for _, path in grids],
+            [f"epoch {epoch}" for epoch, _ in grids],
+            files.progress_gif,
+        )
+    elif not all(os.path.exists(path) for path in _exports(trainer, files)):
+        _export_generators(trainer, files)
+    return sampling.draw_requested(context, trainer.sampler)
+
+
+def _callbacks(context, trainer, manager, clock, stop, steps_per_epoch, images_per_step):
+    """The loop's per-interval work, in the order it runs: the progress bar, scores (with
+    --eval_every), the log row that carries them, the epoch's grid, the checkpoint."""
+    callbacks = [ProgressBar(stop, steps_per_epoch)]
+    if context.config.eval_every:
+        judge = load_judge(context.source)
+        callbacks.append(Scorer(context, trainer.sampler, judge, clock, context.config.eval_every))
+    callbacks += [
+        Logger(context.files, clock, images_per_step),
+        EpochGrids(context, trainer.sampler),
+        Checkpointer(manager, clock),
+    ]
+    return callbacks
+
+
+def _exports(trainer, files):
+    """The generator files a run exports: the sampler and, when EMA is on, the raw generator too."""
+    return [files.generator] + ([files.raw_generator] if trainer.ema_generator is not None else [])
+
+
+def _export_generators(trainer, files):
+    models = [(trainer.sampler, files.generator)]
+    if trainer.ema_generator is not None:
+        models.append(
+            (trainer.generator, files.raw_generator)
+        )  # evaluate scores both, to show what EMA buys
+    for model, path in models:
+        with atomic_path(path) as tmp:
+            model.save(tmp)

@@ -1,0 +1,178 @@
+"""The judge and its scores: the cache key and a corrupt cache, what the judge accepts and what
+score() reports (on an untrained judge: no data needed), then the real MNIST judge measured on
+real digits (skipped without the MNIST files).
+
+The judge is cached outside the test session ($CGAN_CACHE_DIR or ~/.cache/cgan), so only the
+first run anywhere pays for its training.
+"""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from cgan import data, metrics, scores
+from cgan.config import DataSource
+from cgan.errors import CganError
+from cgan.judge import (
+    JUDGE_RECIPE,
+    MIN_JUDGE_ACCURACY,
+    Judge,
+    build_judge_model,
+    judge_folder,
+    load_judge,
+    recipe_hash,
+)
+
+# --- the judge's cache ------------------------------------------------------------------------
+
+
+def test_recipe_hash_keys_the_cache_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("CGAN_CACHE_DIR", str(tmp_path))
+    folder = judge_folder()
+    assert folder == os.path.join(str(tmp_path), f"judge-{recipe_hash()}")  # MNIST's keeps its name
+    cifar = judge_folder(DataSource("cifar10", image_size=64))
+    cifar_hash = recipe_hash(source=DataSource("cifar10", 64))
+    assert cifar == os.path.join(str(tmp_path), f"judge-cifar10-64-{cifar_hash}")
+    others = [DataSource(image_size=32), DataSource("folder:/a/pets"), DataSource("folder:/b/pets")]
+    assert len({folder, cifar, *(judge_folder(source) for source in others)}) == 5
+    changed = dict(JUDGE_RECIPE, epochs=JUDGE_RECIPE["epochs"] + 1)
+    assert recipe_hash(changed) != recipe_hash()
+
+
+def test_a_corrupt_cached_judge_is_a_clear_error(tmp_path):
+    folder = judge_folder(cache_dir=str(tmp_path))
+    os.makedirs(folder)
+    with open(os.path.join(folder, "judge.keras"), "wb") as handle:
+        handle.write(b"not a zip file")
+    with open(os.path.join(folder, "judge.json"), "w") as handle:
+        json.dump({"test_accuracy": 0.995}, handle)
+    with pytest.raises(CganError, match="unreadable.*delete"):
+        load_judge(cache_dir=str(tmp_path), verbose=0)
+
+
+# --- an untrained judge: what it accepts, and the figures score() reports ----------------------
+
+
+@pytest.fixture(scope="module")
+def untrained(tmp_path_factory):
+    """A judge of random weights: its outputs are arbitrary but fixed, which is all these need."""
+    keras.utils.set_random_seed(0)
+    return Judge(build_judge_model(), str(tmp_path_factory.mktemp("judge")), accuracy=None)
+
+
+def test_judge_refuses_float_images_and_other_shapes(untrained):
+    with pytest.raises(CganError, match="uint8"):
+        untrained.probabilities(np.zeros((2, 28, 28, 1), np.float32))
+    with pytest.raises(CganError, match=r"\(N, 28, 28\) or \(N, 28, 28, 1\), got \(2, 32, 32, 1\)"):
+        untrained.probabilities(np.zeros((2, 32, 32, 1), np.uint8))
+    probabilities, features = untrained.predict_both(np.zeros((3, 28, 28, 1), np.uint8))
+    assert probabilities.shape == (3, 10) and probabilities.dtype == np.float64
+    assert features.shape == (3, JUDGE_RECIPE["feature_units"])
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    gray = untrained.probabilities(np.zeros((3, 28, 28), np.uint8))  # (N, 28, 28) works too
+    np.testing.assert_allclose(gray, probabilities, rtol=1e-6)
+
+
+def test_score_gives_per_class_figures_with_labels_and_coverage_without(untrained):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (60, 28, 28, 1), dtype=np.uint8)
+    reference = untrained.features(rng.integers(0, 256, (40, 28, 28, 1), dtype=np.uint8))
+    labels = np.repeat(np.arange(6), 10)  # digits 6 to 9 are not asked for
+    probabilities, features = untrained.predict_both(images)
+    predicted = probabilities.argmax(axis=1)
+
+    labelled = scores.score(untrained, images, labels, reference_features=reference)
+    assert labelled["num_images"] == 60
+    matrix = metrics.confusion_matrix(labels, predicted)
+    np.testing.assert_array_equal(labelled["confusion_matrix"], matrix)
+    assert labelled["accuracy"] == pytest.approx(np.mean(predicted == labels))
+    assert labelled["per_digit_accuracy"][6:] == [None] * 4  # no NaN: JSON has none
+    assert labelled["fid"] == pytest.approx(metrics.frechet_distance(reference, features))
+    assert labelled["inception_score"] == pytest.approx(metrics.inception_score(probabilities))
+    assert "coverage" not in labelled
+
+    unlabelled = scores.score(untrained, images, reference_features=reference)
+    shares = np.bincount(predicted, minlength=10) / len(images)
+    np.testing.assert_allclose(unlabelled["coverage"], shares)
+    assert unlabelled["digits_below_5_percent"] == int(np.sum(shares < 0.05))
+    assert unlabelled["fid"] == labelled["fid"] and "accuracy" not in unlabelled
+    for result in (labelled, unlabelled):
+        json.dumps(result, allow_nan=False)  # what metrics.json gets: plain numbers and lists
+
+
+# --- the real judge (trained once, then cached) -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def judge(mnist_judge):
+    """The cached judge; a cold cache trains it first (about 2.5 minutes on 2 cores)."""
+    return mnist_judge
+
+
+@pytest.fixture(scope="module")
+def test_digits(judge, mnist_source):
+    """The real test digits, their labels, and the loaded judge's probabilities and features."""
+    images, labels = data.load_arrays("test", mnist_source)
+    return (images, labels, *judge.predict_both(images))
+
+
+def test_the_loaded_judge_is_as_accurate_on_real_test_digits_as_it_records(judge, test_digits):
+    _, labels, probabilities, _ = test_digits
+    measured, per_digit = metrics.conditional_accuracy(probabilities, labels)
+    assert measured >= MIN_JUDGE_ACCURACY["mnist"]
+    assert min(per_digit) >= 0.97
+    # judge.json tells what the model does
+    assert judge.accuracy == pytest.approx(measured, abs=2e-4)
+
+
+def test_the_real_floor_is_the_judges_score_of_the_real_test_digits(judge, test_digits):
+    _, labels, probabilities, features = test_digits
+    floor = scores.real_floor(judge)
+    # The floor (floor.json once cached) is what the loaded judge measures on the test digits.
+    measured = metrics.confusion_matrix(labels, probabilities.argmax(axis=1))
+    assert np.abs(np.asarray(floor["confusion_matrix"]) - measured).sum() <= 2  # round-off ties
+    assert floor["fid"] == pytest.approx(
+        metrics.frechet_distance(judge.reference_features, features), rel=1e-3
+    )
+    assert floor["inception_score"] == pytest.approx(
+        metrics.inception_score(probabilities), rel=1e-4
+    )
+    assert floor["accuracy"] == pytest.approx(judge.accuracy, abs=2e-4)
+    assert min(floor["per_digit_accuracy"]) >= 0.97
+    assert np.trace(floor["confusion_matrix"]) == round(floor["accuracy"] * 10_000)
+    assert floor["fid"] < 1.0  # real test vs real train digits: measured 0.2
+    assert abs(floor["kid"]) < 0.01
+    # measured 0.88, 0.85: k-NN balls miss some reals
+    assert floor["precision"] > 0.75 and floor["recall"] > 0.75
+    assert floor["inception_score"] > 9.5  # confident and balanced
+    cached = os.path.join(judge.folder, "floor.json")
+    stamp = os.path.getmtime(cached)
+    # read, not redone
+    assert scores.real_floor(judge) == floor and os.path.getmtime(cached) == stamp
+
+
+def test_reference_indices_are_the_training_rows_behind_the_reference_features(judge, mnist_source):
+    indices = judge.reference_indices
+    assert len(indices) == len(judge.reference_features) == 10_000
+    assert np.all(np.diff(indices) > 0)  # sorted, no repeats
+    assert indices.min() >= 0 and indices.max() < 60_000
+    images, _ = data.load_arrays("train", mnist_source)
+    some = indices[::1000]
+    np.testing.assert_allclose(
+        judge.features(images[some]), judge.reference_features[::1000], rtol=1e-4, atol=1e-4
+    )
+    others = np.setdiff1d(np.arange(60_000), indices)[:10]
+    assert np.abs(judge.features(images[others]) - judge.reference_features[:10]).max() > 0.1
+
+
+def test_a_generator_that_draws_only_ones_scores_badly(judge, mnist_source):
+    ones, _ = data.load_arrays("test", mnist_source, digit=1)
+    result = scores.score(judge, ones[:, :, :, 0])  # (N, 28, 28) works too
+    assert result["digits_below_5_percent"] == 9
+    assert result["coverage"][1] > 0.98
+    assert result["inception_score"] < 1.2
+    assert result["recall"] < 0.2
+    assert result["fid"] > 20 * scores.real_floor(judge)["fid"]
