@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from cgan import history, plotting
+from cgan import curves, history, plotting
 
 SHADES = [20 + 25 * index for index in range(8)]  # one gray per block, none the white gaps' 255
 
@@ -98,7 +98,7 @@ def floor_lines(ax):
 def test_the_real_floor_is_a_dashed_line_where_the_floor_has_the_figure():
     histories = {"cgan": [rows_of(1e5)], "dcgan": [rows_of(1.5e5), rows_of(1.4e5)]}
     floor = dict(fid=0.1, precision=0.8, accuracy=0.99, inception_score=9.9)  # no recall
-    losses, quality = plotting.comparison_figures(histories, floor)
+    losses, quality = curves.comparison_figures(histories, floor)
     try:
         for y_label, value in (
             ("FID (judge features)", 0.1),
@@ -114,7 +114,7 @@ def test_the_real_floor_is_a_dashed_line_where_the_floor_has_the_figure():
         assert "Inception Score" not in [ax.get_ylabel() for ax in quality.axes]  # no arm has it
     finally:
         plt.close("all")
-    _, quality = plotting.comparison_figures(histories)
+    _, quality = curves.comparison_figures(histories)
     assert not any(floor_lines(ax) for ax in quality.axes)
     plt.close("all")
 
@@ -122,18 +122,18 @@ def test_the_real_floor_is_a_dashed_line_where_the_floor_has_the_figure():
 def test_save_comparison_curves_writes_both_pictures_with_the_floor(tmp_path):
     losses, quality = str(tmp_path / "losses.png"), str(tmp_path / "quality.png")
     histories = {"cgan": [rows_of(1e5)]}
-    written = plotting.save_comparison_curves(histories, losses, quality, floor={"fid": 0.1})
+    written = curves.save_comparison_curves(histories, losses, quality, floor={"fid": 0.1})
     assert written == [losses, quality]
     assert matplotlib.image.imread(quality).shape[:2] == (720, 1680)  # 5 panels, 4 to a row
     assert sorted(os.listdir(tmp_path)) == ["losses.png", "quality.png"]  # no temporary left
     unscored = {"cgan": [[{**row, "fid": ""} for row in rows_of(1e5, scored_every=100)]]}
-    assert plotting.save_comparison_curves(unscored, losses, str(tmp_path / "q2.png")) == [losses]
+    assert curves.save_comparison_curves(unscored, losses, str(tmp_path / "q2.png")) == [losses]
 
 
 @pytest.mark.parametrize("long_arm, log", [(2.9e5, False), (3.1e5, True)])
 def test_images_seen_turns_logarithmic_only_for_a_long_arm(long_arm, log):
     histories = {"slow": [rows_of(1e5)], "middle": [rows_of(2e5)], "fast": [rows_of(long_arm)]}
-    losses, quality = plotting.comparison_figures(histories)
+    losses, quality = curves.comparison_figures(histories)
     try:
         expected = "log" if log else "linear"
         assert panel(quality, "recall").get_xscale() == expected
@@ -147,7 +147,7 @@ def test_images_seen_turns_logarithmic_only_for_a_long_arm(long_arm, log):
 def test_an_arm_absent_from_a_panel_does_not_make_it_logarithmic():
     long_unconditional = [[{**row, "accuracy": ""} for row in rows_of(1e6)]]
     histories = {"cgan": [rows_of(1e5)], "dense": long_unconditional}
-    _, quality = plotting.comparison_figures(histories)
+    _, quality = curves.comparison_figures(histories)
     try:
         assert panel(quality, "recall").get_xscale() == "log"
         assert panel(quality, "accuracy (conditional)").get_xscale() == "linear"  # cgan alone

@@ -22,10 +22,11 @@ import numpy as np
 from cgan import history, registry, sampling, scores
 from cgan.config import Config
 from cgan.context import resolve
+from cgan.curves import save_comparison_curves
 from cgan.files import atomic_path, locked_folder, write_json
 from cgan.judge import load_judge
 from cgan.modes import evaluate, generate, train
-from cgan.plotting import save_comparison_curves, save_side_by_side
+from cgan.plotting import save_side_by_side
 from cgan.runfolder import check_same_model
 from cgan.validation import SPEED_SWITCHES
 

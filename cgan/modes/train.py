@@ -10,11 +10,12 @@ import tensorflow as tf
 from cgan import checkpoints, data, distribute, registry, runfolder, runtime, sampling
 from cgan.callbacks import Checkpointer, EpochGrids, Logger, ProgressBar, Scorer
 from cgan.context import resolve
+from cgan.curves import save_history_plot
 from cgan.errors import CganError
 from cgan.files import atomic_path, locked_folder, remove_leftovers
 from cgan.judge import load_judge
 from cgan.loop import Cadence, Clock, Stop, train_loop
-from cgan.plotting import save_gif, save_history_plot
+from cgan.plotting import save_gif
 from cgan.runfolder import RunFiles
 from cgan.trainer import GANTrainer
 
