@@ -76,7 +76,12 @@ def real_floor(judge):
     score settings it was computed with are unchanged).
     """
     path = os.path.join(judge.folder, "floor.json")
-    settings = dict(k=PR_NEIGHBOURS, kid_subsets=KID_SUBSETS, kid_subset_size=KID_SUBSET_SIZE)
+    settings = dict(
+        k=PR_NEIGHBOURS,
+        kid="whole sets",  # floors cached when KID was a mean over subsets are recomputed
+        kid_subsets=KID_SUBSETS,
+        kid_subset_size=KID_SUBSET_SIZE,
+    )
     if os.path.exists(path):
         try:
             with open(path) as handle:

@@ -145,6 +145,11 @@ def test_the_real_floor_is_the_judges_score_of_the_real_test_digits(judge, test_
     assert np.trace(floor["confusion_matrix"]) == round(floor["accuracy"] * 10_000)
     assert floor["fid"] < 1.0  # real test vs real train digits: measured 0.2
     assert abs(floor["kid"]) < 0.01
+    # KID of the same images in another order is the same number: the floor's own
+    order = np.random.default_rng(1).permutation(len(features))
+    kid, kid_std = metrics.kernel_inception_distance(judge.reference_features, features[order])
+    assert kid == pytest.approx(floor["kid"], rel=1e-9, abs=1e-12)
+    assert kid_std == pytest.approx(floor["kid_std"], rel=1e-9)
     # measured 0.88, 0.85: k-NN balls miss some reals
     assert floor["precision"] > 0.75 and floor["recall"] > 0.75
     assert floor["inception_score"] > 9.5  # confident and balanced

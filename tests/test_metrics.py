@@ -92,6 +92,31 @@ def test_kid_equals_a_direct_double_loop():
     assert std == 0.0
 
 
+def test_kid_of_sets_of_different_sizes_equals_a_direct_double_loop():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(5, 3)), rng.normal(0.5, size=(7, 3))
+
+    def k(u, v):
+        return (u @ v / 3 + 1) ** 3
+
+    within_x = sum(k(x[i], x[j]) for i in range(5) for j in range(5) if i != j) / 20
+    within_y = sum(k(y[i], y[j]) for i in range(7) for j in range(7) if i != j) / 42
+    cross = sum(k(x[i], y[j]) for i in range(5) for j in range(7)) / 35
+    mean, _ = metrics.kernel_inception_distance(x, y, num_subsets=3, subset_size=4)
+    assert mean == pytest.approx(within_x + within_y - 2 * cross, rel=1e-12)
+
+
+def test_kid_of_the_same_sets_in_another_order_is_the_same_number():
+    rng = np.random.default_rng(6)
+    a, b = rng.normal(size=(300, 8)), rng.normal(0.1, size=(400, 8))
+    first = metrics.kernel_inception_distance(a, b, num_subsets=5, subset_size=100)
+    again = metrics.kernel_inception_distance(
+        a[rng.permutation(300)], b[rng.permutation(400)], num_subsets=5, subset_size=100
+    )
+    assert first[1] > 0  # subsets of 100 do vary
+    assert again == pytest.approx(first, rel=1e-9)
+
+
 def test_kid_is_near_zero_for_one_distribution_and_positive_for_a_shift():
     rng = np.random.default_rng(4)
     a, b = rng.normal(size=(2, 2000, 32))
