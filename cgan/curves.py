@@ -2,10 +2,10 @@
 on shared axes (losses.png, quality.png)."""
 
 import numpy as np
+from matplotlib.figure import Figure  # not pyplot: no backend is chosen for the user's process
 
 from cgan import history
 from cgan.files import atomic_path
-from cgan.plotting import plt  # pyplot with the file-only backend that module selects
 
 
 def save_history_plot(csv_path, png_path):
@@ -20,7 +20,8 @@ def save_history_plot(csv_path, png_path):
         return history.values(of, name)
 
     scored = [r for r in rows if r.get("fid")]
-    fig, axes = plt.subplots(2 if scored else 1, 2, figsize=(11, 8 if scored else 4), squeeze=False)
+    fig = Figure(figsize=(11, 8 if scored else 4))
+    axes = fig.subplots(2 if scored else 1, 2, squeeze=False)
     steps = column("step")
     losses = axes[0, 0]
     losses.plot(steps, column("d_loss"), label="discriminator loss")
@@ -52,7 +53,6 @@ def save_history_plot(csv_path, png_path):
     fig.tight_layout()
     with atomic_path(png_path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
 
 
 QUALITY_PANELS = (  # (history column, x column, y label, log scale)
@@ -113,7 +113,8 @@ def comparison_figures(histories, floor=None, floor_label="real test images"):
             ax.axhline(value, color="black", linestyle="--", linewidth=1, label=floor_label)
         return bool(ends)
 
-    losses, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    losses = Figure(figsize=(12, 4.5))
+    axes = losses.subplots(1, 2)
     for ax, name, title in (
         (axes[0], "d_loss", "discriminator (critic) loss"),
         (axes[1], "g_loss", "generator loss"),
@@ -129,9 +130,8 @@ def comparison_figures(histories, floor=None, floor_label="real test images"):
         return losses, None
     columns = min(len(panels), 4)
     grid_rows = -(-len(panels) // columns)
-    quality, axes = plt.subplots(
-        grid_rows, columns, figsize=(4.2 * columns, 3.6 * grid_rows), squeeze=False
-    )
+    quality = Figure(figsize=(4.2 * columns, 3.6 * grid_rows))
+    axes = quality.subplots(grid_rows, columns, squeeze=False)
     for ax in axes.flat[len(panels) :]:
         ax.set_axis_off()
     for ax, (y_name, x_name, y_label, log) in zip(axes.flat, panels):
@@ -166,6 +166,5 @@ def save_comparison_curves(
         if fig is not None:
             with atomic_path(path) as tmp:
                 fig.savefig(tmp, format="png", dpi=100)
-            plt.close(fig)
             written.append(path)
     return written

@@ -1,12 +1,10 @@
 """Pictures of images: sample grids, the training GIF, a comparison's side-by-side picture and
 a confusion matrix (matplotlib and Pillow, no display needed); curves are in cgan.curves."""
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: works on machines without a screen
-import matplotlib.patches  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.image
+import matplotlib.patches
 import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # not pyplot: no backend is chosen for the user's process
 
 from cgan.files import atomic_path  # noqa: E402
 
@@ -37,7 +35,7 @@ def save_grid(images, rows, path, row_labels=None, scale=2):
     if mosaic.shape[-1] == 1:
         mosaic = mosaic[..., 0]
     with atomic_path(path) as tmp:
-        plt.imsave(tmp, mosaic, cmap="gray", vmin=0, vmax=255, format="png")
+        matplotlib.image.imsave(tmp, mosaic, cmap="gray", vmin=0, vmax=255, format="png")
 
 
 def save_gif(frame_paths, captions, path, frame_seconds=0.4, hold_seconds=2.0):
@@ -109,7 +107,7 @@ def save_side_by_side(blocks, titles, path, row_labels=tuple(range(10)), scale=2
     left = 0.15 + 0.65 * points / 72 * label_chars  # inches: the row labels
     fig_width = left + max(mosaic.shape[1] for mosaic, _ in mosaics) * scale / dpi + edge
     fig_height = sum(top + mosaic.shape[0] * scale / dpi for mosaic, _ in mosaics) + edge
-    fig = plt.figure(figsize=(fig_width, fig_height), dpi=dpi)
+    fig = Figure(figsize=(fig_width, fig_height), dpi=dpi)
     bottom = fig_height  # inches: rows of blocks are placed from the top down
     for (mosaic, spans), group in zip(mosaics, groups):
         height, width = mosaic.shape[:2]
@@ -147,7 +145,6 @@ def save_side_by_side(blocks, titles, path, row_labels=tuple(range(10)), scale=2
             spine.set_visible(False)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi)
-    plt.close(fig)
 
 
 def save_confusion_matrix_png(

@@ -4,7 +4,6 @@ floor and the x-axis rule of the comparison curves, and the confusion-matrix PNG
 import os
 
 import matplotlib.image
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
@@ -99,24 +98,20 @@ def test_the_real_floor_is_a_dashed_line_where_the_floor_has_the_figure():
     histories = {"cgan": [rows_of(1e5)], "dcgan": [rows_of(1.5e5), rows_of(1.4e5)]}
     floor = dict(fid=0.1, precision=0.8, accuracy=0.99, inception_score=9.9)  # no recall
     losses, quality = curves.comparison_figures(histories, floor)
-    try:
-        for y_label, value in (
-            ("FID (judge features)", 0.1),
-            ("precision", 0.8),
-            ("accuracy (conditional)", 0.99),
-        ):
-            (line,) = floor_lines(panel(quality, y_label))
-            assert line.get_linestyle() == "--" and set(line.get_ydata()) == {value}
-        assert len(floor_lines(panel(quality, "FID (judge features)", "wall seconds (training)")))
-        assert panel(quality, "FID (judge features)").get_ylim()[0] <= 0.1  # below every arm: shown
-        assert not floor_lines(panel(quality, "recall"))  # the floor has no recall
-        assert not any(floor_lines(ax) for ax in losses.axes)
-        assert "Inception Score" not in [ax.get_ylabel() for ax in quality.axes]  # no arm has it
-    finally:
-        plt.close("all")
+    for y_label, value in (
+        ("FID (judge features)", 0.1),
+        ("precision", 0.8),
+        ("accuracy (conditional)", 0.99),
+    ):
+        (line,) = floor_lines(panel(quality, y_label))
+        assert line.get_linestyle() == "--" and set(line.get_ydata()) == {value}
+    assert len(floor_lines(panel(quality, "FID (judge features)", "wall seconds (training)")))
+    assert panel(quality, "FID (judge features)").get_ylim()[0] <= 0.1  # below every arm: shown
+    assert not floor_lines(panel(quality, "recall"))  # the floor has no recall
+    assert not any(floor_lines(ax) for ax in losses.axes)
+    assert "Inception Score" not in [ax.get_ylabel() for ax in quality.axes]  # no arm has it
     _, quality = curves.comparison_figures(histories)
     assert not any(floor_lines(ax) for ax in quality.axes)
-    plt.close("all")
 
 
 def test_save_comparison_curves_writes_both_pictures_with_the_floor(tmp_path):
@@ -134,25 +129,19 @@ def test_save_comparison_curves_writes_both_pictures_with_the_floor(tmp_path):
 def test_images_seen_turns_logarithmic_only_for_a_long_arm(long_arm, log):
     histories = {"slow": [rows_of(1e5)], "middle": [rows_of(2e5)], "fast": [rows_of(long_arm)]}
     losses, quality = curves.comparison_figures(histories)
-    try:
-        expected = "log" if log else "linear"
-        assert panel(quality, "recall").get_xscale() == expected
-        assert all(ax.get_xscale() == expected for ax in losses.axes)
-        seconds = panel(quality, "FID (judge features)", "wall seconds (training)")
-        assert seconds.get_xscale() == "linear"  # every arm trained the same 900 s
-    finally:
-        plt.close("all")
+    expected = "log" if log else "linear"
+    assert panel(quality, "recall").get_xscale() == expected
+    assert all(ax.get_xscale() == expected for ax in losses.axes)
+    seconds = panel(quality, "FID (judge features)", "wall seconds (training)")
+    assert seconds.get_xscale() == "linear"  # every arm trained the same 900 s
 
 
 def test_an_arm_absent_from_a_panel_does_not_make_it_logarithmic():
     long_unconditional = [[{**row, "accuracy": ""} for row in rows_of(1e6)]]
     histories = {"cgan": [rows_of(1e5)], "dense": long_unconditional}
     _, quality = curves.comparison_figures(histories)
-    try:
-        assert panel(quality, "recall").get_xscale() == "log"
-        assert panel(quality, "accuracy (conditional)").get_xscale() == "linear"  # cgan alone
-    finally:
-        plt.close("all")
+    assert panel(quality, "recall").get_xscale() == "log"
+    assert panel(quality, "accuracy (conditional)").get_xscale() == "linear"  # cgan alone
 
 
 @pytest.mark.parametrize("classes, shape", [(3, (540, 600)), (20, (810, 900))])
