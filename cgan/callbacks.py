@@ -8,7 +8,7 @@ import tensorflow as tf
 from cgan import sampling, scores
 from cgan.history import History
 from cgan.loop import Callback
-from cgan.plotting import save_grid
+from cgan.plotting import save_grid, tile
 
 
 class ProgressBar(Callback):
@@ -108,24 +108,31 @@ class Scorer(Callback):
         if event.epoch % self.every and not event.finished:
             return
         with self.clock.paused():
-            count = self.context.config.eval_samples
-            images, labels = sampling.sample_set(self.context, self.generator, count, digit=None)
-            quality = scores.quality_scalars(scores.score(self.judge, images, labels))
-            print("  quality: " + ", ".join(f"{k} {v:.4g}" for k, v in quality.items()))
+            config = self.context.config
+            images, labels = sampling.sample_set(
+                self.context, self.generator, config.eval_samples, digit=None
+            )
+            judged = scores.score(self.judge, images, labels, progress=config.verbose)
+            quality = scores.quality_scalars(judged)
+            if config.verbose:
+                print("  quality: " + ", ".join(f"{k} {v:.4g}" for k, v in quality.items()))
         event.scalars.update(quality)
 
 
 class EpochGrids(Callback):
-    """image_at_epoch_<k>.png: the same fixed noise drawn at every epoch end (and every resume)."""
+    """image_at_epoch_<k>.png: the same fixed noise drawn at every epoch end (and every resume),
+    also shown in TensorBoard (as "samples") through the logger's writer."""
 
-    def __init__(self, context, generator):
-        self.files, self.generator = context.files, generator
+    def __init__(self, context, generator, logger):
+        self.files, self.generator, self.logger = context.files, generator, logger
         self.noise, self.labels, self.rows = sampling.grid_inputs(context, context.train_digit)
         self.names = sampling.row_names(context, None)
 
     def on_epoch_end(self, event):
         images = sampling.draw(self.generator, self.noise, self.labels)
         save_grid(images, self.rows, self.files.epoch_grid(event.epoch), self.names)
+        with self.logger.writer.as_default(step=event.step):
+            tf.summary.image("samples", tile(images, self.rows)[None], max_outputs=1)
 
 
 class Checkpointer(Callback):

@@ -11,7 +11,7 @@ from cgan.schedules import LEARNING_RATE_DECAYS
 from cgan.validation import validate
 
 # Choices of the enum-like fields; architectures, losses and decays come from their modules.
-MODES = ("train", "generate", "evaluate", "compare")
+MODES = ("train", "generate", "evaluate", "compare", "export")
 EXPORT_FORMATS = ("npz", "npz_and_png")
 DRAWINGS = ("grid", "interpolation", "sweep")  # what train and generate draw at the end
 ON_DIVERGENCE = ("stop", "restore")  # what a NaN or infinite loss or weight does to training
@@ -34,7 +34,7 @@ class Config:
         "train",
         "train: train (or resume, or reuse) then draw; generate: draw only; evaluate: "
         "score with the dataset's judge; compare: train and score every --archs arm on one budget, "
-        "side by side.",
+        "side by side; export: write a SavedModel and a TFLite model of the generator.",
         choices=MODES,
     )
     digit: Optional[int] = option(
@@ -123,6 +123,12 @@ class Config:
         "What --export writes: npz_and_png also writes a folder of PNGs for other tools.",
         choices=EXPORT_FORMATS,
     )
+    generator: Optional[str] = option(
+        None,
+        "generate, evaluate and export modes: use this .keras generator file (with the .json "
+        "cgan writes beside it) instead of a run's; results go to --output_dir "
+        "(default runs/<file name>).",
+    )
     samples: Optional[str] = option(
         None, "evaluate mode: score this .npz (export format) instead of the run's generator."
     )
@@ -137,6 +143,9 @@ class Config:
     )
     keep_checkpoints: int = option(  # a bad step or disk block still leaves older ones
         3, "How many of the latest checkpoints to keep."
+    )
+    verbose: bool = option(
+        True, "Progress bars and progress lines (a resume, an arm of a comparison); off: silent."
     )
     deterministic: bool = option(  # off by default: it can slow GPU kernels
         False, "TensorFlow op determinism: the same seed gives identical weights."
@@ -232,6 +241,8 @@ class Config:
         a comparison gets runs/<experiment> (runs/compare without one); under runs_root."""
         if self.output_dir:
             return self.output_dir
+        if self.generator:
+            return os.path.join("runs", os.path.splitext(os.path.basename(self.generator))[0])
         if self.mode == "compare":
             return os.path.join(self.runs_root, self.experiment or "compare")
         suffix = "" if self.train_digit is None else f"-digit{self.train_digit}"

@@ -7,6 +7,7 @@ from typing import Any, Optional
 from cgan import data
 from cgan.config import Config
 from cgan.datasource import DataSource
+from cgan.errors import CganError
 from cgan.registry import Recipe
 from cgan.runfolder import RunFiles
 
@@ -48,4 +49,25 @@ def resolve(config: Config, strategy=None, run_dir: Optional[str] = None) -> Con
         recipe=config.recipe,
         files=RunFiles(run_dir or config.run_dir),
         strategy=strategy,
+    )
+
+
+def from_generator(config: Config, generator) -> Context:
+    """The Context for drawing from or scoring a loaded cgan.generator.Generator: its model's
+    architecture, noise size and classes, whatever `config` says; files in config.run_dir."""
+    config = dataclasses.replace(
+        config, arch=generator.arch, latent_dim=generator.latent_dim, dataset=generator.dataset
+    )
+    if config.digit is not None and not 0 <= config.digit < generator.num_classes:
+        raise CganError(
+            f"--digit {config.digit} is not a label of this generator's {generator.dataset} "
+            f"(0..{generator.num_classes - 1})"
+        )
+    spec = data.DatasetSpec(generator.dataset, generator.image_shape, generator.class_names)
+    return Context(
+        config=config,
+        source=config.data_source,
+        spec=spec,
+        recipe=config.recipe,
+        files=RunFiles(config.run_dir),
     )

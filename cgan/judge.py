@@ -155,10 +155,13 @@ class Judge:
         self._reference_indices = None
         self._reference_radii = None
 
-    def predict_both(self, images):
-        """(probabilities (N, K), features (N, F)), both float64, in one pass over uint8 images."""
+    def predict_both(self, images, progress=False):
+        """(probabilities (N, K), features (N, F)), both float64, in one pass over uint8 images;
+        with `progress`, under a progress bar."""
         pixels = _as_pixels(images, self.image_shape)
-        probabilities, features = self._both.predict(pixels, batch_size=PREDICT_BATCH, verbose=0)
+        probabilities, features = self._both.predict(
+            pixels, batch_size=PREDICT_BATCH, verbose=int(bool(progress))
+        )
         return probabilities.astype(np.float64), features.astype(np.float64)
 
     def probabilities(self, images):

@@ -10,6 +10,7 @@ from cgan import registry
 from cgan.config import Config
 from cgan.errors import CganError
 from cgan.files import read_json, write_json
+from cgan.validation import COMPARE_ONLY, SPEED_SWITCHES
 
 
 class RunFiles:
@@ -23,6 +24,9 @@ class RunFiles:
         self.raw_generator = os.path.join(
             run_dir, "generator_raw.keras"
         )  # written only when EMA is on
+        self.generator_facts = os.path.join(run_dir, "generator.json")  # see cgan.generator
+        self.saved_model = os.path.join(run_dir, "saved_model")  # written by export mode
+        self.tflite = os.path.join(run_dir, "generator.tflite")
         self.history = os.path.join(run_dir, "history.csv")
         self.history_plot = os.path.join(run_dir, "losses.png")
         self.tensorboard = os.path.join(run_dir, "tensorboard")
@@ -80,6 +84,9 @@ class RunFiles:
             self.tensorboard,
             self.generator,
             self.raw_generator,
+            self.generator_facts,
+            self.saved_model,
+            self.tflite,
             self.history,
             self.history_plot,
             self.progress_gif,
@@ -163,3 +170,27 @@ def write_run_json(context):
             recipe=dataclasses.asdict(context.recipe),
         ),
     )
+
+
+def for_mode(config, mode):
+    """`config` for drawing from or scoring its run in `mode`: without --overwrite, the speed
+    switches and the compare-only fields, which only training (or comparing) takes."""
+    defaults = {name: getattr(Config, name) for name in SPEED_SWITCHES + COMPARE_ONLY}
+    return dataclasses.replace(config, mode=mode, overwrite=False, **defaults)
+
+
+def read_config(folder, mode):
+    """The Config a run folder was trained with (its run.json), for `mode`, with its files in
+    `folder` wherever the folder has moved; the data paths are this machine's."""
+    saved = RunFiles(folder).saved_config()
+    if saved is None:
+        raise CganError(f"{folder} holds no run (no run.json); train one there first")
+    local = ("output_dir", "mnist_dir", "manual_dir", "data_dir", "export", "samples", "generator")
+    values = {
+        field.name: tuple(saved[field.name])
+        if isinstance(saved[field.name], list)
+        else saved[field.name]
+        for field in dataclasses.fields(Config)
+        if field.name in saved and field.name not in local
+    }
+    return for_mode(Config(**dict(values, mode="train", output_dir=folder)), mode)

@@ -3,6 +3,7 @@ files samples are exported to and scored from."""
 
 import os
 
+import keras
 import numpy as np
 
 from cgan import data
@@ -36,12 +37,17 @@ def grid_inputs(context, digit, count=GRID_SIDE * GRID_SIDE):
     return noise.astype(np.float32), labels.astype(np.int32), rows
 
 
-def draw(generator, noise, labels, batch_size=500):
-    """Runs the generator in inference mode; returns uint8 images (N, H, W, C)."""
-    images = [
-        generator([noise[i : i + batch_size], labels[i : i + batch_size]], training=False)
-        for i in range(0, len(noise), batch_size)
-    ]
+def draw(generator, noise, labels, batch_size=500, progress=False):
+    """Runs the generator in inference mode; returns uint8 images (N, H, W, C). With `progress`,
+    under a progress bar."""
+    bar = keras.utils.Progbar(len(noise), unit_name="image") if progress else None
+    images = []
+    for i in range(0, len(noise), batch_size):
+        images.append(
+            generator([noise[i : i + batch_size], labels[i : i + batch_size]], training=False)
+        )
+        if bar is not None:
+            bar.update(min(i + batch_size, len(noise)))
     return data.to_uint8(np.concatenate(images))
 
 
@@ -131,7 +137,7 @@ def sample_set(context, generator, count, digit):
         labels = data.labels_in_proportion(count, data.label_shares(context.source))
     else:
         labels = np.full(count, digit, np.int32)
-    images = draw(generator, noise, labels)
+    images = draw(generator, noise, labels, progress=config.verbose)
     return images, (labels.astype(np.int64) if context.conditional else None)
 
 

@@ -28,20 +28,20 @@ from cgan.metrics import (
 RARE_FRACTION = 0.5
 
 
-def score(judge, images, labels=None, reference_features=None):
+def score(judge, images, labels=None, reference_features=None, progress=False):
     """Every metric for a set of uint8 images, as a JSON-ready dict.
 
     Always: num_images, fid, inception_score, kid, kid_std, precision, recall (against
     `reference_features`, by default the judge's training reference). With labels (the
     digits that were requested): accuracy, per_digit_accuracy, confusion_matrix (rows
     requested, columns judged). Without: coverage (share judged as each digit) and
-    digits_below_5_percent.
+    digits_below_5_percent. With `progress`, a progress bar while the judge reads the images.
     """
     if reference_features is None:
         reference, radii = judge.reference_features, judge.reference_radii
     else:
         reference, radii = np.asarray(reference_features), None
-    probabilities, features = judge.predict_both(images)
+    probabilities, features = judge.predict_both(images, progress=progress)
     kid, kid_std = kernel_inception_distance(reference, features)
     precision, recall = precision_recall(reference, features, real_radii=radii)
     result = dict(

@@ -77,6 +77,13 @@ def validate(self):
         raise CganError(f"--mode_seeking must be >= 0, got {self.mode_seeking}")
     if self.export is not None and not self.export.endswith(".npz"):
         raise CganError(f"--export must name an .npz file, got {self.export!r}")
+    if self.generator is not None:
+        if self.mode not in ("generate", "evaluate", "export"):
+            raise CganError("--generator is for --mode=generate, evaluate or export")
+        if not self.generator.endswith(".keras"):
+            raise CganError(f"--generator must name a .keras file, got {self.generator!r}")
+        if self.samples is not None:
+            raise CganError("give --generator or --samples to score, not both")
     if self.samples is not None and self.mode != "evaluate":
         raise CganError("--samples is for --mode=evaluate")
     if self.overwrite and self.mode not in ("train", "compare"):

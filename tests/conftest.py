@@ -179,12 +179,12 @@ def run_in_process(capfd, *args):
     """run.py's entry point, as app.run calls it, in this process: what a finished process would
     give (returncode, stderr), stderr read at the file-descriptor level. 4 s faster than
     run_cli."""
-    import run
+    from cgan import cli
 
-    run.FLAGS.unparse_flags()
+    cli.FLAGS.unparse_flags()
     capfd.readouterr()
     try:
-        run.main(run.parse_flags(["run.py", *map(str, args)]))
+        cli.main(cli.parse_flags(["run.py", *map(str, args)]))
         code = 0
     except SystemExit as exit:
         code = exit.code

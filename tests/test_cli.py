@@ -385,17 +385,17 @@ def test_every_bad_command_line_has_a_name_of_its_own():
 
 def config_of(*args):
     """The Config run.py makes of a command line, without running it."""
-    import run
+    from cgan import cli
 
-    run.FLAGS.unparse_flags()
-    run.parse_flags(["run.py", *args])
-    return run.make_config()
+    cli.FLAGS.unparse_flags()
+    cli.parse_flags(["run.py", *args])
+    return cli.make_config()
 
 
 def test_every_config_field_is_a_flag_of_run_py_with_its_default_and_help_and_nothing_else_is():
-    import run
+    from cgan import cli
 
-    defined = {flag.name: flag for flag in run.FLAGS.get_flags_for_module(run)}
+    defined = {flag.name: flag for flag in cli.FLAGS.get_flags_for_module(cli)}
     assert set(defined) == {field.name for field in dataclasses.fields(Config)}
     for field in dataclasses.fields(Config):
         flag = defined[field.name]

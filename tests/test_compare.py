@@ -2,8 +2,10 @@
 figures, the side-by-side picture's layout, and one tiny comparison on real MNIST that
 writes every output and is reused when run again."""
 
+import contextlib
 import csv
 import dataclasses
+import io
 import math
 import os
 
@@ -11,11 +13,13 @@ import matplotlib.image
 import numpy as np
 import pytest
 
+import cgan
 from cgan import history, plotting, registry
 from cgan.config import Config
 from cgan.errors import CganError
 from cgan.files import read_json
 from cgan.modes import compare
+from cgan.runfolder import for_mode
 from experiments import configs
 
 BUDGET, BATCH, EVAL_SAMPLES = 2000, 32, 200
@@ -185,8 +189,25 @@ def comparison(tmp_path_factory, mnist_dir, data_dir, mnist_judge):
         mnist_dir=mnist_dir,
         data_dir=data_dir,
     )
-    table, written = compare.compare(config)
-    return config, table, written
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):  # the progress bars and the arm headers
+        result = cgan.compare(config)
+    headers = [line for line in printed.getvalue().splitlines() if line.startswith("arm ")]
+    assert headers == [
+        f"arm 1/2: dense, seed 0 (1 more after it, {BUDGET:,} images of training each)",
+        "arm 2/2: cgan, seed 0 (the last)",
+    ]
+    # the Python data of the table: one dict per arm, the floor last
+    assert [row["arm"] for row in result.rows] == [
+        "dense",
+        "cgan",
+        "cgan (raw G)",
+        "real mnist test images",
+    ]
+    assert result.rows[0]["seeds"] == 1 and result.rows[-1]["seeds"] is None
+    fid_column = [line.split("|")[6].strip() for line in result.table.splitlines()[2:6]]
+    assert fid_column == [f"{row['fid']:.3g}" for row in result.rows]
+    return config, result.table, result.paths
 
 
 def test_an_arm_trained_with_overwrite_and_speed_switches_can_still_be_scored():
@@ -200,7 +221,7 @@ def test_an_arm_trained_with_overwrite_and_speed_switches_can_still_be_scored():
     )
     arm = compare.arm_config(config, "dense", 0)
     assert (arm.overwrite, arm.steps_per_execution, arm.jit_compile) == (True, 4, True)
-    scoring = compare.evaluate_config(arm)  # evaluate mode refuses all three: it must not see them
+    scoring = for_mode(arm, "evaluate")  # evaluate mode refuses all three: it must not see them
     assert (scoring.mode, scoring.overwrite, scoring.steps_per_execution, scoring.jit_compile) == (
         "evaluate",
         False,
@@ -262,7 +283,7 @@ def test_compare_reuses_finished_runs_and_their_scores(comparison):
         for name in ("generator.keras", "history.csv", "metrics.json")
     ]
     stamps = [os.path.getmtime(path) for path in watched]
-    again, _ = compare.compare(config)
+    again = compare.compare(config).table
     assert [os.path.getmtime(path) for path in watched] == stamps
     assert again == table
 

@@ -11,6 +11,7 @@ import keras
 import matplotlib.image
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from cgan import data, sampling, scores
 from cgan.config import Config
@@ -70,8 +71,17 @@ def test_a_run_writes_every_output(config, first_run, mnist_judge):
     assert matplotlib.image.imread(os.path.join(out, "losses.png")).shape[0] > 100
     assert os.path.exists(os.path.join(out, "checkpoints", f"ckpt-{STEPS}.index"))
     assert os.path.getsize(os.path.join(out, "generator.keras")) > 10_000
-    events = os.listdir(os.path.join(out, "tensorboard"))
-    assert any(name.startswith("events.out.tfevents") for name in events)
+    # TensorBoard: the losses and scores as scalars, and the epoch's grid as an image
+    summaries = {}
+    for name in os.listdir(os.path.join(out, "tensorboard")):
+        for event in tf.compat.v1.train.summary_iterator(os.path.join(out, "tensorboard", name)):
+            for value in event.summary.value:
+                summaries.setdefault(value.tag, []).append((event.step, value))
+    assert [step for step, _ in summaries["g_loss"]] == list(range(LOG_EVERY, STEPS + 1, LOG_EVERY))
+    assert [step for step, _ in summaries["fid"]] == [STEPS]
+    ((step, image),) = summaries["samples"]
+    picture = tf.io.decode_png(tf.make_ndarray(image.tensor)[2]).numpy()
+    assert step == STEPS and picture.shape == (10 * 30 + 2, 10 * 30 + 2, 1)
     with open(os.path.join(out, "run.json")) as f:
         assert json.load(f)["arch"] == "cgan"
 
@@ -94,7 +104,7 @@ def test_a_run_writes_every_output(config, first_run, mnist_judge):
         assert float(rows[-1][name]) == pytest.approx(rescored[name], rel=1e-3), name
 
 
-def test_training_resumes_from_the_checkpoint(config, first_run, monkeypatch):
+def test_training_resumes_from_the_checkpoint(config, first_run, monkeypatch, capsys):
     out = config.output_dir
     before = _history(os.path.join(out, "history.csv"))
     raw = keras.models.load_model(os.path.join(out, "generator_raw.keras"), compile=False)
@@ -109,6 +119,10 @@ def test_training_resumes_from_the_checkpoint(config, first_run, monkeypatch):
     monkeypatch.setattr(GANTrainer, "train_step", train_step)
     train(dataclasses.replace(config, steps=MORE_STEPS))
     assert started, "the longer budget trained no further"
+    checkpoint = os.path.join(out, "checkpoints", f"ckpt-{STEPS}")
+    assert f"resuming from step {STEPS} (of {MORE_STEPS} steps), checkpoint {checkpoint}\n" in (
+        capsys.readouterr().out
+    )
     step, weights = started[0]
     assert step == STEPS  # resumed, not restarted: the step counter and the weights go on from
     for resumed, saved in zip(weights, raw.get_weights(), strict=True):  # the checkpoint
@@ -166,8 +180,11 @@ def test_digit_filter_keeps_only_that_digit(mnist_source):
     assert images.dtype == np.uint8 and images.shape[1:] == (28, 28, 1)
 
 
-def test_evaluate_scores_the_run_beside_the_real_floor(config, finished):
+def test_evaluate_scores_the_run_beside_the_real_floor(config, finished, capsys):
     metrics, written = evaluate(dataclasses.replace(config, mode="evaluate", eval_samples=1000))
+    bars = capsys.readouterr().out  # generating, then judging, the samples of each generator
+    assert bars.count("1000/1000") == 2  # the images drawn, for each generator
+    assert "2/2" in bars  # the judge's batches of 500
     metrics_path = os.path.join(config.output_dir, "metrics.json")
     assert written == [metrics_path, os.path.join(config.output_dir, "confusion_matrix.png")]
     with open(metrics_path) as f:
@@ -199,8 +216,18 @@ def test_evaluate_scores_an_exported_file(config, first_run, tmp_path, mnist_jud
             config, mode="generate", digit=None, num_samples=200, export=str(target)
         )
     )
-    metrics, written = evaluate(dataclasses.replace(config, mode="evaluate", samples=str(target)))
+    beside = dataclasses.replace(config, mode="evaluate", samples=str(target), output_dir=None)
+    metrics, written = evaluate(beside)  # without --output_dir: beside the file
     assert written[0] == str(tmp_path / "mine.metrics.json")
+    elsewhere = tmp_path / "scores"  # --output_dir, when given, gets the scores
+    again, written = evaluate(
+        dataclasses.replace(config, mode="evaluate", samples=str(target), output_dir=str(elsewhere))
+    )
+    assert written == [
+        str(elsewhere / "mine.metrics.json"),
+        str(elsewhere / "mine.confusion_matrix.png"),
+    ]
+    assert again["fid"] == metrics["fid"]
     assert metrics["num_images"] == 200
     with np.load(target) as samples:  # the file's own labels, judged afresh
         hits = mnist_judge.probabilities(samples["images"]).argmax(axis=1) == samples["labels"]

@@ -20,15 +20,13 @@ import os
 import numpy as np
 
 from cgan import history, registry, sampling, scores
-from cgan.config import Config
 from cgan.context import resolve
 from cgan.curves import save_comparison_curves
 from cgan.files import atomic_path, locked_folder, write_json
 from cgan.judge import load_judge
 from cgan.modes import evaluate, generate, train
 from cgan.plotting import save_side_by_side
-from cgan.runfolder import check_same_model
-from cgan.validation import SPEED_SWITCHES
+from cgan.runfolder import check_same_model, for_mode
 
 SAMPLES_PER_DIGIT = (
     8  # columns of each architecture's block: enough to see variety, narrow enough for 7 blocks
@@ -93,14 +91,7 @@ def arm_metrics(arm, judge):
             metrics = json.load(f)
         if metrics.get("num_images") == arm.config.eval_samples:
             return metrics
-    return evaluate.evaluate(evaluate_config(arm.config), judge)[0]
-
-
-def evaluate_config(config):
-    """The evaluate-mode Config of an arm's train-mode one: without --overwrite and the speed
-    switches, which evaluate mode refuses."""
-    speed = {name: getattr(Config, name) for name in SPEED_SWITCHES}
-    return dataclasses.replace(config, mode="evaluate", overwrite=False, **speed)
+    return evaluate.evaluate(for_mode(arm.config, "evaluate"), judge)[0]
 
 
 def digits_covered(judged):
@@ -248,7 +239,7 @@ def _budget_note(config):
 def compare(config):
     """Trains (or reuses) every arm with every seed, scores each run, and writes the comparison.
 
-    Returns (the Markdown table, the paths written).
+    Returns a Comparison: the Markdown table, its rows and the paths written.
     """
     context = resolve(config)  # an unusable dataset is refused before anything is written
     plan = {
@@ -267,9 +258,12 @@ def _compare(context, plan):
     write_json(os.path.join(config.run_dir, "compare.json"), dataclasses.asdict(config))
     judge = load_judge(context.source)
     arms = {}
+    total = sum(len(arch_arms) for arch_arms in plan.values())
     for arch, arch_arms in plan.items():
         parameters = None
         for arm in arch_arms:
+            if config.verbose:
+                print(_arm_header(len(sum(arms.values(), [])) + 1, total, arm.config))
             train.train(arm.config)
             parameters = parameters or parameter_count(arm)
             metrics = arm_metrics(arm, judge)
@@ -314,4 +308,36 @@ def _compare(context, plan):
         paths["quality"],
         floor=floor,
     )
-    return table, [paths["picture"], paths["markdown"], paths["csv"], *curves]
+    return Comparison(
+        table,
+        [_row_data(row) for row in rows],
+        [paths["picture"], paths["markdown"], paths["csv"], *curves],
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """What compare mode made: the Markdown table, its rows (a dict of figures per arm, the
+    real-data floor last) and the paths written."""
+
+    table: str
+    rows: list
+    paths: list
+
+
+def _row_data(row):
+    """A table row as Python data: {"arm", "seeds", each figure, each figure's "<name>_spread"}."""
+    label, seeds, summary = row
+    data = dict(arm=label, seeds=seeds)
+    for name, (mean, spread) in summary.items():
+        data.update({name: mean, f"{name}_spread": spread})
+    return data
+
+
+def _arm_header(number, total, config):
+    """ "arm 3/8: cgan, seed 0 (5 more after it, each ...)": where a long comparison is."""
+    left = total - number
+    budget = {"images": "{:,.0f} images", "seconds": "{:,.0f} s"}[config.budget[0]]
+    each = budget.format(config.budget[1])
+    after = f"{left} more after it, {each} of training each" if left else "the last"
+    return f"arm {number}/{total}: {config.arch}, seed {config.seed} ({after})"

@@ -1,61 +1,68 @@
-"""Evaluate mode: scores a finished run (or an .npz of samples) with the judge, beside the floor."""
+"""Evaluate mode: scores a run, a generator file or an .npz of samples with the judge, beside
+the real-data floor."""
 
-import contextlib
 import os
 
 from cgan import sampling, scores
 from cgan.context import resolve
 from cgan.files import locked_folder, write_json
 from cgan.judge import load_judge
-from cgan.modes.generate import load_generator
+from cgan.modes.generate import load_generator, loaded
 from cgan.plotting import save_confusion_matrix_png
 
 
 def evaluate(config, judge=None):
-    """Scores a trained run (or --samples FILE.npz) with the judge (loaded if not given), beside
-    the real-data floor.
+    """Scores a trained run (or --generator's file, or --samples FILE.npz) with the judge (loaded
+    if not given), beside the real-data floor.
 
     A run trained with EMA is scored twice: the averaged generator (the main figures) and
     the raw one (under the key "raw"). Writes metrics.json (and confusion_matrix.png when
-    labels are known) and returns (metrics, paths written).
+    labels are known) and returns (metrics, paths written). The scores of --samples F.npz go
+    beside F, or into --output_dir when it is given.
     """
+    if config.generator:
+        context, model = loaded(config)
+        os.makedirs(context.files.dir, exist_ok=True)
+        samples = sampling.sample_set(context, model, config.eval_samples, digit=None)
+        return _score(
+            context, judge, samples, None, context.files.metrics, context.files.confusion_matrix
+        )
     context = resolve(config)
-    folder = None if config.samples else context.files.dir
-    with (
-        contextlib.nullcontext() if folder is None else locked_folder(folder)
-    ):  # not while a run replaces G
-        return _evaluate(context, judge)
-
-
-def _evaluate(context, judge):
-    config, files = context.config, context.files
-    raw_samples = None
     if config.samples:
         samples = sampling.read_samples(config.samples, context.spec)
-        stem = os.path.splitext(config.samples)[0]
-        metrics_path, matrix_path = f"{stem}.metrics.json", f"{stem}.confusion_matrix.png"
-    else:
+        stem = os.path.splitext(os.path.basename(config.samples))[0]
+        folder = config.output_dir or os.path.dirname(config.samples)
+        os.makedirs(folder or ".", exist_ok=True)
+        paths = [
+            os.path.join(folder, f"{stem}.{name}")
+            for name in ("metrics.json", "confusion_matrix.png")
+        ]
+        return _score(context, judge, samples, None, *paths)
+    files = context.files
+    with locked_folder(files.dir):  # not while a run replaces the generator
         samples = sampling.sample_set(
             context, load_generator(context), config.eval_samples, digit=None
         )
+        raw_samples = None
         if os.path.exists(files.raw_generator):
             generator = load_generator(context, raw=True)
             raw_samples = sampling.sample_set(context, generator, config.eval_samples, digit=None)
-        metrics_path, matrix_path = files.metrics, files.confusion_matrix
-    judge = judge or load_judge(
-        context.source
-    )  # after the samples: a missing run fails before the judge loads
-    metrics = scores.score(judge, *samples)
+        return _score(context, judge, samples, raw_samples, files.metrics, files.confusion_matrix)
+
+
+def _score(context, judge, samples, raw_samples, metrics_path, matrix_path):
+    config = context.config
+    # After the samples: a missing run fails before the judge loads.
+    judge = judge or load_judge(context.source, verbose=int(config.verbose))
+    metrics = scores.score(judge, *samples, progress=config.verbose)
     if raw_samples is not None:
-        metrics["raw"] = scores.score(judge, *raw_samples)
+        metrics["raw"] = scores.score(judge, *raw_samples, progress=config.verbose)
     metrics.update(
         dataset=config.dataset, judge_accuracy=judge.accuracy, floor=scores.real_floor(judge)
     )
     write_json(metrics_path, metrics)
     written = [metrics_path]
-    if (
-        "confusion_matrix" in metrics
-    ):  # the samples had labels: a conditional model or a labelled file
+    if "confusion_matrix" in metrics:  # the samples had labels: a conditional model or a file
         save_confusion_matrix_png(
             metrics["confusion_matrix"], matrix_path, context.spec.class_names
         )

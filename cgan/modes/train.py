@@ -13,6 +13,7 @@ from cgan.context import resolve
 from cgan.curves import save_history_plot
 from cgan.errors import CganError
 from cgan.files import atomic_path, locked_folder, remove_leftovers
+from cgan.generator import Generator
 from cgan.judge import load_judge
 from cgan.loop import Cadence, Clock, Stop, train_loop
 from cgan.plotting import save_gif
@@ -108,7 +109,11 @@ def _train_locked(context, resume_from=None):
         )
     stop = Stop.of(config, images_per_step, steps_per_epoch)
 
-    if not stop.reached(int(trainer.step.numpy()), float(seconds.numpy())):
+    step = int(trainer.step.numpy())
+    if not stop.reached(step, float(seconds.numpy())):
+        if latest and step and config.verbose:
+            goal = f"{stop.steps} steps" if stop.steps is not None else f"{stop.seconds:g} s"
+            print(f"resuming from step {step} (of {goal}), checkpoint {latest}")
         runfolder.write_run_json(context)
         if manager.latest_checkpoint is None:
             # The state to go back to if the very first steps diverge
@@ -138,7 +143,7 @@ def _train_locked(context, resume_from=None):
             _callbacks(context, trainer, manager, clock, stop, steps_per_epoch, images_per_step),
             config.on_divergence,
         )
-        _export_generators(trainer, files)
+        _export_generators(context, trainer)
         save_history_plot(files.history, files.history_plot)
         grids = files.epoch_grids()
         save_gif(
@@ -147,36 +152,37 @@ def _train_locked(context, resume_from=None):
             files.progress_gif,
         )
     elif not all(os.path.exists(path) for path in _exports(trainer, files)):
-        _export_generators(trainer, files)
+        _export_generators(context, trainer)
     return sampling.draw_requested(context, trainer.sampler)
 
 
 def _callbacks(context, trainer, manager, clock, stop, steps_per_epoch, images_per_step):
     """The loop's per-interval work, in the order it runs: the progress bar, scores (with
     --eval_every), the log row that carries them, the epoch's grid, the checkpoint."""
-    callbacks = [ProgressBar(stop, steps_per_epoch)]
-    if context.config.eval_every:
-        judge = load_judge(context.source)
-        callbacks.append(Scorer(context, trainer.sampler, judge, clock, context.config.eval_every))
-    callbacks += [
-        Logger(context.files, clock, images_per_step),
-        EpochGrids(context, trainer.sampler),
+    config = context.config
+    callbacks = [ProgressBar(stop, steps_per_epoch)] if config.verbose else []
+    if config.eval_every:
+        judge = load_judge(context.source, verbose=int(config.verbose))
+        callbacks.append(Scorer(context, trainer.sampler, judge, clock, config.eval_every))
+    logger = Logger(context.files, clock, images_per_step)
+    return callbacks + [
+        logger,
+        EpochGrids(context, trainer.sampler, logger),
         Checkpointer(manager, clock),
     ]
-    return callbacks
 
 
 def _exports(trainer, files):
-    """The generator files a run exports: the sampler and, when EMA is on, the raw generator too."""
-    return [files.generator] + ([files.raw_generator] if trainer.ema_generator is not None else [])
+    """The generator files a run exports: the sampler with its facts (cgan.generator) and, when
+    EMA is on, the raw generator too."""
+    raw = [files.raw_generator] if trainer.ema_generator is not None else []
+    return [files.generator, files.generator_facts] + raw
 
 
-def _export_generators(trainer, files):
-    models = [(trainer.sampler, files.generator)]
-    if trainer.ema_generator is not None:
-        models.append(
-            (trainer.generator, files.raw_generator)
-        )  # evaluate scores both, to show what EMA buys
-    for model, path in models:
-        with atomic_path(path) as tmp:
-            model.save(tmp)
+def _export_generators(context, trainer):
+    files = context.files
+    step = int(trainer.step.numpy())
+    Generator.of(trainer.sampler, context, step).save(files.generator)
+    if trainer.ema_generator is not None:  # evaluate scores both, to show what EMA buys
+        with atomic_path(files.raw_generator) as tmp:
+            trainer.generator.save(tmp)

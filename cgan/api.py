@@ -1,0 +1,134 @@
+"""The Python API: train, load, evaluate, compare and export as run.py does them, returning
+Python data. Nothing prints but progress (verbose=False: nothing at all)."""
+
+import dataclasses
+import os
+from typing import Optional
+
+from cgan import generator as generator_file
+from cgan import history, runfolder, runtime
+from cgan.config import Config
+from cgan.context import resolve
+from cgan.errors import CganError
+from cgan.generator import Generator
+
+
+def make_config(config=None, **fields):
+    """`config` (default: Config()) with `fields` replaced, validated as run.py's flags are; a
+    budget given here replaces the config's other budget, as on the command line."""
+    base = config if config is not None else Config()
+    if not isinstance(base, Config):
+        raise CganError(f"expected a cgan.Config, got {type(base).__name__}")
+    unknown = sorted(set(fields) - {field.name for field in dataclasses.fields(Config)})
+    if unknown:
+        raise CganError(f"unknown option(s) {', '.join(unknown)}; see help(cgan.Config)")
+    if "budget_images" in fields or "budget_seconds" in fields:
+        fields = dict(dict(budget_images=None, budget_seconds=None), **fields)
+    fields = {
+        name: tuple(value) if isinstance(value, list) else value for name, value in fields.items()
+    }
+    return dataclasses.replace(base, **fields)
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """A trained run: its folder, its Config, the picture it drew, its history and generator."""
+
+    config: Config
+    picture: Optional[str]  # the grid (or walk, or sweep) drawn at the end
+
+    @property
+    def folder(self) -> str:
+        return self.config.run_dir
+
+    @property
+    def history(self) -> list:
+        """history.csv as rows of numbers: step, epoch, images_seen, seconds, the losses (and the
+        scores of --eval_every), one row per --log_every steps."""
+        return [
+            {name: _number(value) for name, value in row.items()}
+            for row in history.read(runfolder.RunFiles(self.folder).history)
+        ]
+
+    @property
+    def generator(self) -> Generator:
+        """The run's trained generator (cgan.load of its folder)."""
+        return load(self.folder)
+
+
+def _number(text):
+    if text in (None, ""):
+        return float("nan")
+    value = float(text)
+    return int(value) if value.is_integer() and "." not in text and "e" not in text else value
+
+
+def train(config=None, **fields):
+    """Trains, resumes or reuses a run exactly as `python run.py` does (keyword arguments are
+    Config fields: cgan.train(arch="cgan", epochs=1)); returns its Run."""
+    config = make_config(config, mode="train", **fields)
+    runtime.configure(config)
+    from cgan.modes import train as train_mode
+
+    return Run(config, train_mode.train(config))
+
+
+def load(path):
+    """The generator of a run folder, or of a .keras file cgan exported (with its .json beside
+    it): a cgan.Generator, whose sample(digit=7, n=16, seed=0) returns uint8 images."""
+    path = os.fspath(path)
+    if path.endswith(".keras"):
+        return generator_file.read(path)
+    if not os.path.isdir(path):
+        raise CganError(f"{path} is neither a run folder nor a .keras file")
+    files = runfolder.RunFiles(path)
+    if os.path.exists(files.generator) and os.path.exists(files.generator_facts):
+        return generator_file.read(files.generator)
+    from cgan.modes.generate import load_generator  # a run stopped early: its checkpoint
+
+    context = resolve(runfolder.read_config(path, "generate"))
+    return Generator.of(load_generator(context), context)
+
+
+def _target_config(target, mode, fields):
+    """The Config of what evaluate or export works on: a Run, a run folder, a .keras file, an
+    .npz of samples (evaluate), or, with target None, the run the fields name."""
+    if target is None:
+        return make_config(None, mode=mode, **fields)
+    if isinstance(target, Run):
+        return make_config(runfolder.for_mode(target.config, mode), **fields)
+    target = os.fspath(target)
+    if target.endswith(".keras"):
+        return make_config(None, mode=mode, generator=target, **fields)
+    if target.endswith(".npz"):
+        return make_config(None, mode=mode, samples=target, **fields)
+    return make_config(runfolder.read_config(target, mode), **fields)
+
+
+def evaluate(target=None, judge=None, **fields):
+    """The judge's scores (FID, precision, recall, accuracy, ... beside the real-data floor under
+    "floor") of a Run, a run folder, a .keras generator or an .npz of samples, as a dict; also
+    written to metrics.json as in evaluate mode. `judge`: a loaded cgan.judge.Judge to reuse."""
+    from cgan.modes import evaluate as evaluate_mode
+
+    return evaluate_mode.evaluate(_target_config(target, "evaluate", fields), judge)[0]
+
+
+def export(target=None, **fields):
+    """Writes a SavedModel and a TFLite model of a Run's, a run folder's or a .keras file's
+    generator; returns {"saved_model": path, "tflite": path}."""
+    from cgan.modes import export as export_mode
+
+    saved_model, tflite = export_mode.export(_target_config(target, "export", fields))
+    return dict(saved_model=saved_model, tflite=tflite)
+
+
+def compare(config=None, **fields):
+    """Trains and scores every arm as compare mode does; returns a cgan.modes.compare.Comparison:
+    its Markdown table, its rows (one dict of figures per arm, the floor last) and the paths of
+    the picture, tables and curves."""
+    config = make_config(config, mode="compare", **fields)
+    runtime.configure(config)
+    from cgan.modes import compare as compare_mode
+
+    return compare_mode.compare(config)
