@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import types
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -21,13 +22,17 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIBLING_MNIST = os.path.join(REPO, "..", "shared", "data", "mnist")
 SYNTHETIC_PER_CLASS = 150  # 135 training images a class: an epoch of batch 32 is 42 steps
 # Trains (or loads) the MNIST judge and its reference and floor, in the cache every run uses.
+# First it prepares MNIST in the session's tfds folder, which the tests wait for (data_dir).
 JUDGE_SCRIPT = """
 import sys
-from cgan import runtime, scores
+from cgan import data, runtime, scores
 from cgan.config import Config, DataSource
 from cgan.judge import load_judge
 runtime.configure(Config())
-judge = load_judge(DataSource(manual_dir=sys.argv[1], data_dir=sys.argv[2]), verbose=0)
+source = DataSource(manual_dir=sys.argv[1], data_dir=sys.argv[2])
+data.load_arrays("train", source)
+open(sys.argv[3], "w").close()
+judge = load_judge(source, verbose=0)
 scores.real_floor(judge)  # the reference features too
 """
 
@@ -76,8 +81,14 @@ def _start(folder, command, nice=0):
     return types.SimpleNamespace(process=process, **vars(outputs))
 
 
+@pytest.fixture(scope="session")
+def tfds_folder(tmp_path_factory):
+    """The session's tfds data folder, as made: see data_dir."""
+    return tmp_path_factory.mktemp("tfds")
+
+
 @pytest.fixture(scope="session", autouse=True)
-def background(request, tmp_path_factory):
+def background(request, tmp_path_factory, tfds_folder):
     """The slow checks with processes of their own, started with the session when a collected
     test asks for them, to overlap the tests before: the MNIST judge's training (when the cache
     has none and the files are there) and tests/replica_equivalence.py (at low priority: on the
@@ -89,8 +100,9 @@ def background(request, tmp_path_factory):
     cached = os.path.exists(os.path.join(judge_folder(), "judge.json"))
     if _wanted(request.session, "mnist_judge") and mnist and not cached:
         folder = tmp_path_factory.mktemp("judge-training")
-        tfds = folder / "tfds"  # its own: two processes never prepare one tfds folder
-        started.judge = _start(folder, ["-c", JUDGE_SCRIPT, mnist, str(tfds)])
+        prepared = folder / "prepared"  # made once MNIST is prepared in tfds_folder
+        started.judge = _start(folder, ["-c", JUDGE_SCRIPT, mnist, str(tfds_folder), str(prepared)])
+        started.judge.prepared = prepared
     if _wanted(request.session, "replica_equivalence"):
         script = os.path.join(REPO, "tests", "replica_equivalence.py")
         started.equivalence = _start(tmp_path_factory.mktemp("equivalence"), [script], nice=10)
@@ -132,9 +144,16 @@ def process_settings():
 
 
 @pytest.fixture(scope="session")
-def data_dir(tmp_path_factory):
-    """A tfds data folder shared by the session, so MNIST is prepared once."""
-    return str(tmp_path_factory.mktemp("tfds"))
+def data_dir(tfds_folder, background):
+    """A tfds data folder shared by the session, so MNIST is prepared once: by the judge's
+    process when it trains the judge (two processes must never prepare one folder), so this
+    waits for that; else by the first test that reads MNIST."""
+    judge = background.judge
+    while judge is not None and not judge.prepared.exists():
+        if judge.process.poll() is not None:
+            pytest.fail(f"preparing MNIST failed:\n{judge.stderr.read_text()[-3000:]}")
+        time.sleep(0.2)
+    return str(tfds_folder)
 
 
 @pytest.fixture(scope="session")

@@ -116,9 +116,10 @@ class _Batches:
         return self.inputs
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda shape: "x".join(map(str, shape)))
+# At MNIST's shape: the contract test above builds every architecture at every shape, and
+# tests/test_datasets.py trains at 16 x 16 x 3 and 32 x 32 x 1.
 @pytest.mark.parametrize("name", registry.names())
-def test_one_train_step_changes_both_networks_and_gives_finite_losses(name, shape):
+def test_one_train_step_changes_both_networks_and_gives_finite_losses(name, shape=MNIST):
     tf.keras.utils.set_random_seed(1)
     generator, discriminator = _build(name, shape)
     recipe = registry.get(name).recipe
