@@ -138,6 +138,8 @@ def exported_step(path):
 
 def read(path):
     """The Generator in a .keras file that cgan wrote (with its .json beside it)."""
+    if not os.path.isfile(path):
+        raise CganError(f"no generator file {path}")
     facts_path = metadata_path(path)
     remedy = "export it again (python run.py --mode=train with the run's flags)"
     try:

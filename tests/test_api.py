@@ -106,6 +106,8 @@ def test_options_are_checked_as_flags_are(tmp_path):
 
 def test_a_generator_file_without_its_description_or_cut_short_is_refused(quiet_run, tmp_path):
     run, _ = quiet_run
+    with pytest.raises(CganError, match="no generator file .*missing.keras"):
+        cgan.load(tmp_path / "missing.keras")
     alone = tmp_path / "alone.keras"
     shutil.copy(os.path.join(run.folder, "generator.keras"), alone)
     with pytest.raises(CganError, match="has no alone.json beside it"):
