@@ -5,6 +5,7 @@ import os
 import shutil
 import tempfile
 
+import keras
 import tensorflow as tf
 
 from cgan.errors import CganError, first_line
@@ -26,8 +27,6 @@ def serving_archive(model, latent_dim):
     from tf.random.stateless_normal with seed [seed, 0] (the default signature);
     from_noise(noise float32 (n, latent_dim), labels int32 (n,)): noise given.
     """
-    import keras
-
     archive = keras.export.ExportArchive()
     archive.track(model)
 
@@ -63,10 +62,9 @@ def tflite_bytes(saved_model):
 def export(config):
     """Writes saved_model/ and generator.tflite into the run folder (or, with --generator, into
     --output_dir); returns their paths. Earlier exports are replaced only once both are made."""
-    context, model = loaded(config)
-    files = context.files
-    os.makedirs(files.dir, exist_ok=True)
-    with locked_folder(files.dir):
+    with locked_folder(config.run_dir):  # not while a run is replacing the generator
+        context, model = loaded(config)
+        files = context.files
         with tempfile.TemporaryDirectory(dir=files.dir, prefix=".export-") as scratch:
             saved_model = os.path.join(scratch, "saved_model")
             archive = serving_archive(model, context.config.latent_dim)
