@@ -5,8 +5,8 @@ import dataclasses
 import os
 from typing import Optional
 
+from cgan import checkpoints, history, runfolder, runtime
 from cgan import generator as generator_file
-from cgan import history, runfolder, runtime
 from cgan.config import Config
 from cgan.context import resolve
 from cgan.errors import CganError
@@ -81,13 +81,15 @@ def load(path):
         return generator_file.read(path)
     if not os.path.isdir(path):
         raise CganError(f"{path} is neither a run folder nor a .keras file")
-    files = runfolder.RunFiles(path)
-    if os.path.exists(files.generator) and os.path.exists(files.generator_facts):
-        return generator_file.read(files.generator)
-    from cgan.modes.generate import load_generator  # a run stopped early: its checkpoint
+    from cgan.modes import generate
 
+    files = runfolder.RunFiles(path)
+    newer = generate.newer_checkpoint(files)  # a run stopped before its end
+    if newer is None and os.path.exists(files.generator_facts):
+        return generator_file.read(files.generator)
     context = resolve(runfolder.read_config(path, "generate"))
-    return Generator.of(load_generator(context), context)
+    step = None if newer is None else checkpoints.checkpoint_step(newer)
+    return Generator.of(generate.load_generator(context), context, step)
 
 
 def _target_config(target, mode, fields):

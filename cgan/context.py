@@ -56,7 +56,11 @@ def from_generator(config: Config, generator) -> Context:
     """The Context for drawing from or scoring a loaded cgan.generator.Generator: its model's
     architecture, noise size and classes, whatever `config` says; files in config.run_dir."""
     config = dataclasses.replace(
-        config, arch=generator.arch, latent_dim=generator.latent_dim, dataset=generator.dataset
+        config,
+        arch=generator.arch,
+        latent_dim=generator.latent_dim,
+        dataset=generator.dataset,
+        image_size=generator.image_size,
     )
     if config.digit is not None and not 0 <= config.digit < generator.num_classes:
         raise CganError(

@@ -52,12 +52,14 @@ class Generator:
     class_names: tuple  # label k is class_names[k]
     train_digit: Optional[int] = None  # the one label an unconditional model was trained on
     step: Optional[int] = None  # the generator steps it was trained for, when known
+    image_size: Optional[int] = None  # --image_size it was trained at (None: as stored)
 
     @classmethod
     def of(cls, model, context, step=None):
         """The Generator of `model`, trained for a resolved Config (cgan.context.Context)."""
         return cls(
             step=step,
+            image_size=context.config.image_size,
             model=model,
             arch=context.config.arch,
             dataset=context.config.dataset,
@@ -83,11 +85,15 @@ class Generator:
         else:
             labels = np.broadcast_to(np.asarray(digit), (n,))
         labels = np.asarray(labels, np.int32)
+        if n < 1:
+            raise CganError(f"n must be at least 1, got {n}")
         if labels.min() < 0 or labels.max() >= self.num_classes:
             raise CganError(f"digit must be in 0..{self.num_classes - 1}, got {digit}")
-        if not self.conditional and digit is not None and self.train_digit not in (None, digit):
+        wrong = set(np.unique(labels).tolist()) - {self.train_digit}
+        if not self.conditional and digit is not None and self.train_digit is not None and wrong:
             raise CganError(
-                f"this {self.arch} generator draws only digit {self.train_digit}, not {digit}"
+                f"this {self.arch} generator draws only digit {self.train_digit}, "
+                f"not {sorted(wrong)[0]}"
             )
         return labels
 
@@ -122,6 +128,7 @@ def write_metadata(path, generator):
             "class_names",
             "train_digit",
             "step",
+            "image_size",
         )
     }
     write_json(path, dict(format=FORMAT, **facts, **CONTRACT))
@@ -165,4 +172,5 @@ def read(path):
         class_names=tuple(facts["class_names"]),
         train_digit=facts.get("train_digit"),
         step=facts.get("step"),
+        image_size=facts.get("image_size"),
     )

@@ -181,16 +181,22 @@ def for_mode(config, mode):
 
 def read_config(folder, mode):
     """The Config a run folder was trained with (its run.json), for `mode`, with its files in
-    `folder` wherever the folder has moved; the data paths are this machine's."""
+    `folder` wherever the folder has moved; with `mode` "train", as it trained (speed switches
+    included). Its data folders are kept where they exist on this machine."""
     saved = RunFiles(folder).saved_config()
     if saved is None:
         raise CganError(f"{folder} holds no run (no run.json); train one there first")
-    local = ("output_dir", "mnist_dir", "manual_dir", "data_dir", "export", "samples", "generator")
+    here = ("output_dir", "export", "samples", "generator")  # what another command chose
+    data = ("mnist_dir", "manual_dir", "data_dir")
+    kept = [
+        name
+        for name in (field.name for field in dataclasses.fields(Config))
+        if name in saved
+        and name not in here
+        and (name not in data or (saved[name] and os.path.isdir(saved[name])))
+    ]
     values = {
-        field.name: tuple(saved[field.name])
-        if isinstance(saved[field.name], list)
-        else saved[field.name]
-        for field in dataclasses.fields(Config)
-        if field.name in saved and field.name not in local
+        name: tuple(saved[name]) if isinstance(saved[name], list) else saved[name] for name in kept
     }
-    return for_mode(Config(**dict(values, mode="train", output_dir=folder)), mode)
+    config = Config(**dict(values, mode="train", output_dir=folder))
+    return config if mode == "train" else for_mode(config, mode)

@@ -2,18 +2,23 @@
 of the synthetic digit folder: nothing here needs MNIST."""
 
 import contextlib
+import dataclasses
 import io
+import json
 import os
 import shutil
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import run_in_process
 
 import cgan
-from cgan import data
+from cgan import data, runfolder
+from cgan.context import resolve
 from cgan.errors import CganError
+from cgan.modes.generate import load_generator
 
 STEPS = 4
 
@@ -68,6 +73,13 @@ def test_a_loaded_generator_draws_uint8_digits_by_the_documented_contract(quiet_
     np.testing.assert_array_equal(from_file.sample(digit=7, n=5, seed=0), sevens)
     with pytest.raises(CganError, match=r"digit must be in 0\.\.9, got 10"):
         generator.sample(digit=10)
+    with pytest.raises(CganError, match="n must be at least 1, got 0"):
+        generator.sample(digit=7, n=0)
+    # An unconditional model trained on one digit draws that digit only, however it is asked.
+    threes = dataclasses.replace(generator, conditional=False, train_digit=3)
+    np.testing.assert_array_equal(threes.labels(np.array([3, 3]), 2), [3, 3])
+    with pytest.raises(CganError, match="draws only digit 3, not 4"):
+        threes.labels([3, 4], 2)
 
 
 def test_a_run_stopped_before_its_end_is_drawn_from_its_latest_checkpoint(
@@ -80,10 +92,18 @@ def test_a_run_stopped_before_its_end_is_drawn_from_its_latest_checkpoint(
         os.remove(stopped / name)  # what a run stopped before its end has: checkpoints only
     expected = run.generator.sample(digit=3, n=4, seed=2)
     np.testing.assert_array_equal(cgan.load(stopped).sample(digit=3, n=4, seed=2), expected)
+    # The generator before weight averaging, from the same checkpoint.
+    raw = keras.models.load_model(os.path.join(run.folder, "generator_raw.keras"), compile=False)
+    context = resolve(runfolder.read_config(str(stopped), "generate"))
+    noise, labels = run.generator.noise(4, seed=2), np.full(4, 3, np.int32)
+    np.testing.assert_array_equal(
+        load_generator(context, raw=True)([noise, labels]), raw([noise, labels])
+    )
     drawn = run_in_process(
         capfd,
         "--mode=generate",
         "--arch=cgan_fast",
+        "--ema=0",  # the run's own recipe rebuilds its checkpoint, whatever the flags say
         f"--dataset={synthetic_digits}",
         f"--output_dir={stopped}",
         "--digit=3",
@@ -94,6 +114,12 @@ def test_a_run_stopped_before_its_end_is_drawn_from_its_latest_checkpoint(
         f"ckpt-{STEPS} (step {STEPS})"
     ) in drawn.stdout
     assert os.path.exists(stopped / "digit_3.png")
+    # An export older than the latest checkpoint: a finished run resumed, then stopped.
+    resumed = tmp_path / "resumed"
+    shutil.copytree(run.folder, resumed)
+    facts = json.loads((resumed / "generator.json").read_text())
+    (resumed / "generator.json").write_text(json.dumps(dict(facts, step=STEPS - 2)))
+    assert cgan.load(resumed).step == STEPS  # drawn from ckpt-4, not the export of step 2
 
 
 def test_options_are_checked_as_flags_are(tmp_path):

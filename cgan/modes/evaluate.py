@@ -7,7 +7,7 @@ from cgan import sampling, scores
 from cgan.context import resolve
 from cgan.files import locked_folder, write_json
 from cgan.judge import load_judge
-from cgan.modes.generate import load_generator, loaded
+from cgan.modes.generate import has_raw_generator, load_generator, loaded
 from cgan.plotting import save_confusion_matrix_png
 
 
@@ -44,7 +44,7 @@ def evaluate(config, judge=None):
             context, load_generator(context), config.eval_samples, digit=None
         )
         raw_samples = None
-        if os.path.exists(files.raw_generator):
+        if has_raw_generator(context):
             generator = load_generator(context, raw=True)
             raw_samples = sampling.sample_set(context, generator, config.eval_samples, digit=None)
         return _score(context, judge, samples, raw_samples, files.metrics, files.confusion_matrix)

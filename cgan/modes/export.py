@@ -1,6 +1,7 @@
 """Export mode: a run's generator (or a .keras file's) as a TensorFlow SavedModel for serving and
 as a TFLite model, both giving uint8 images."""
 
+import inspect
 import os
 import shutil
 import tempfile
@@ -9,7 +10,7 @@ import keras
 import tensorflow as tf
 
 from cgan.errors import CganError, first_line
-from cgan.files import atomic_path, locked_folder
+from cgan.files import TMP_MARK, atomic_path, locked_folder, remove_leftovers
 from cgan.modes.generate import loaded
 
 
@@ -55,7 +56,7 @@ def tflite_bytes(saved_model):
     converter = tf.lite.TFLiteConverter.from_saved_model(saved_model, signature_keys=["from_noise"])
     try:
         return converter.convert()
-    except Exception as error:  # an op TFLite lacks: one line, the SavedModel is kept
+    except Exception as error:  # an op TFLite lacks: one line, earlier exports untouched
         raise CganError(f"cannot convert the generator to TFLite: {first_line(error)}") from None
 
 
@@ -65,10 +66,17 @@ def export(config):
     with locked_folder(config.run_dir):  # not while a run is replacing the generator
         context, model = loaded(config)
         files = context.files
-        with tempfile.TemporaryDirectory(dir=files.dir, prefix=".export-") as scratch:
+        remove_leftovers(files.dir)  # a killed export's scratch folder
+        scratch_name = f"export{TMP_MARK}{os.getpid()}"  # what remove_leftovers recognises
+        with tempfile.TemporaryDirectory(dir=files.dir, prefix=scratch_name) as scratch:
             saved_model = os.path.join(scratch, "saved_model")
             archive = serving_archive(model, context.config.latent_dim)
-            archive.write_out(saved_model, verbose=False)
+            quiet = (
+                dict(verbose=False)
+                if "verbose" in inspect.signature(archive.write_out).parameters
+                else {}
+            )  # Keras releases with the argument print every endpoint otherwise
+            archive.write_out(saved_model, **quiet)
             flatbuffer = tflite_bytes(saved_model)
             with atomic_path(files.tflite) as tmp, open(tmp, "wb") as handle:
                 handle.write(flatbuffer)

@@ -1,7 +1,6 @@
 """Generate mode: loads a run's generator (or a .keras file's), draws the picture asked for,
 exports samples."""
 
-import dataclasses
 import os
 
 import tensorflow as tf
@@ -16,10 +15,10 @@ from cgan.files import locked_folder
 def load_generator(context, raw=False):
     """The generator of the context's run: its exported file (Keras safe mode: no arbitrary
     code) or, for a run stopped before its end, its latest checkpoint's (saying so). With `raw`,
-    the generator before weight averaging, which a run with EMA exports beside it."""
+    the generator before weight averaging, which a run with EMA keeps beside it."""
     files = context.files
     path = files.raw_generator if raw else files.generator
-    newer = _newer_checkpoint(files)
+    newer = newer_checkpoint(files)
     if newer is None and os.path.exists(path):
         runfolder.check_same_model(context)
         remedy = (
@@ -27,17 +26,24 @@ def load_generator(context, raw=False):
             "from the last checkpoint"
         )
         return generator_file.read_keras(path, remedy)
-    if raw and not os.path.exists(path):
-        raise CganError(
-            f"no raw generator in {files.dir}: only runs trained with --ema > 0 have one"
-        )
     if newer is None:
+        if raw:
+            raise CganError(
+                f"no raw generator in {files.dir}: only runs trained with --ema > 0 have one"
+            )
         raise CganError(f"no trained generator in {files.dir}; train it first with --mode=train")
     runfolder.check_same_model(context)
-    return from_checkpoint(context, newer, raw)
+    return from_checkpoint(files.dir, newer, raw, verbose=context.config.verbose)
 
 
-def _newer_checkpoint(files):
+def has_raw_generator(context):
+    """Whether the run keeps a generator before weight averaging (it trained with EMA)."""
+    if newer_checkpoint(context.files) is None:
+        return os.path.exists(context.files.raw_generator)
+    return bool(runfolder.read_config(context.files.dir, "train").recipe.ema)
+
+
+def newer_checkpoint(files):
     """The latest checkpoint when it is newer than the exported generator (or there is none):
     the run was stopped before its end. Else None."""
     if not os.path.isdir(files.checkpoints):
@@ -52,17 +58,21 @@ def _newer_checkpoint(files):
     return latest
 
 
-def from_checkpoint(context, path, raw=False):
+def from_checkpoint(folder, path, raw=False, verbose=True):
     """The generator to draw with (the weight average with EMA; with `raw`, the generator
-    itself) as saved in checkpoint `path`."""
+    itself) as saved in checkpoint `path` of the run in `folder`, rebuilt as that run trained
+    (its run.json), so that every saved object finds its place."""
     from cgan.modes.train import build_trainer
 
-    trainer = build_trainer(dataclasses.replace(context, strategy=tf.distribute.get_strategy()))
+    trained = resolve(runfolder.read_config(folder, "train"), tf.distribute.get_strategy())
+    trainer = build_trainer(trained)
     seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="seconds")
     checkpoints.restore(trainer.checkpoint(seconds=seconds), path)
-    if context.config.verbose and not raw:
+    if raw and trainer.ema_generator is None:
+        raise CganError(f"no raw generator in {folder}: only runs trained with --ema > 0 have one")
+    if verbose and not raw:
         print(
-            f"{context.files.dir} was stopped before its end: drawing from its latest "
+            f"{folder} was stopped before its end: drawing from its latest "
             f"checkpoint, {os.path.basename(path)} (step {int(trainer.step.numpy())})"
         )
     return trainer.generator if raw else trainer.sampler
