@@ -12,7 +12,7 @@ import typing
 
 from absl import app, flags, logging
 
-from cgan import options
+from cgan import api, options
 from cgan.config import Config
 from cgan.errors import CganError
 
@@ -75,11 +75,8 @@ def make_config():
         return Config(**flag_values(names))
     from experiments import configs  # installed beside the cgan package (setup.cfg)
 
-    base = configs.get(FLAGS.experiment)
     given = flag_values([name for name in names if FLAGS[name].present])
-    if "budget_images" in given or "budget_seconds" in given:
-        given = dict(dict(budget_images=None, budget_seconds=None), **given)
-    return dataclasses.replace(base, **given)
+    return api.make_config(configs.get(FLAGS.experiment), **given)
 
 
 def main(argv):
