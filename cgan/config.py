@@ -17,8 +17,14 @@ DRAWINGS = ("grid", "interpolation", "sweep")  # what train and generate draw at
 ON_DIVERGENCE = ("stop", "restore")  # what a NaN or infinite loss or weight does to training
 # The tf.distribute strategies cgan.distribute builds.
 STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")
-# --mixed_precision: the Keras dtype policy of each choice (float16 trains with loss scaling)
-MIXED_PRECISION = {"off": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
+# --mixed_precision: the Keras dtype policy of each choice (float16 trains with loss scaling;
+# auto is bfloat16 or off, as cgan.runtime.fast_bfloat16 finds the hardware)
+MIXED_PRECISION = {
+    "off": "float32",
+    "bfloat16": "mixed_bfloat16",
+    "float16": "mixed_float16",
+    "auto": None,
+}
 MNIST_DIR_ENV = "CGAN_MNIST_DIR"  # folder of the four original MNIST .gz files, for offline use
 
 
@@ -101,6 +107,28 @@ class Config:
         "Weight of the generator's mode-seeking term (MSGAN), 0 to disable "
         "(default: the architecture's).",
     )
+    minibatch_stddev: Optional[int] = option(
+        None,
+        "Group size of the discriminator's minibatch standard deviation feature (Karras et al. "
+        "2018), 0 to disable; a replica's share of the batch must be a multiple of it "
+        "(default: the architecture's).",
+    )
+    r1: Optional[float] = option(
+        None,
+        "gamma of the R1 penalty, gamma/2 |grad D(real)|^2, 0 to disable "
+        "(default: the architecture's).",
+    )
+    r2: Optional[float] = option(
+        None,
+        "gamma of the R2 penalty, gamma/2 |grad D(fake)|^2, 0 to disable "
+        "(default: the architecture's).",
+    )
+    augment: Optional[str] = option(
+        None,
+        "Differentiable augmentation of reals and fakes before the discriminator: "
+        "comma-separated transforms of translation, cutout; 'none' for none "
+        "(default: the architecture's).",
+    )
     seed: int = option(0, "Random seed for weights, data order and the grids' noise.")
     output_dir: Optional[str] = option(
         None, "Run folder (default runs/<arch>, or runs/<arch>-digit<k> when unconditional)."
@@ -176,7 +204,9 @@ class Config:
     mixed_precision: str = option(
         "off",
         "Compute in bfloat16 or float16 (with loss scaling), weights in float32; pays on "
-        "GPUs, TPUs and CPUs with AVX-512 BF16; most CPUs lack it.",
+        "GPUs, TPUs and CPUs with AVX-512 BF16; most CPUs lack it. auto: bfloat16 where it "
+        "runs fast (a CPU with AVX-512 BF16 or AMX, a GPU of compute capability 8 or more), "
+        "else off.",
         choices=tuple(MIXED_PRECISION),
     )
     jit_compile: bool = option(
@@ -206,6 +236,8 @@ class Config:
             for field in dataclasses.fields(self)
             if field.name in recipe_fields and getattr(self, field.name) is not None
         }
+        if overrides.get("augment") == "none":
+            overrides["augment"] = ""
         return dataclasses.replace(registry.get(self.arch).recipe, **overrides)
 
     @property

@@ -1,5 +1,5 @@
 """Adversarial losses as pure functions of discriminator logits, selected by name, and the terms
-added to them (the gradient penalty, the mode-seeking term).
+added to them (the gradient penalties, the mode-seeking term).
 
 Every function returns one value per example (shape (B,)); the trainer sums and
 divides by the global batch, so the same code is right on any number of replicas.
@@ -15,11 +15,12 @@ from cgan.errors import CganError
 
 @dataclasses.dataclass(frozen=True)
 class AdversarialLoss:
-    """A discriminator loss and its generator loss, both (real/fake logits) -> (B,)."""
+    """A discriminator loss and its generator loss, both (real logits, fake logits) -> (B,)."""
 
     discriminator: Callable
     generator: Callable
     has_accuracy: bool  # do logit signs mean real/fake? (not for a Wasserstein critic)
+    pairs: bool = False  # does the generator loss need the real logits (row i with fake i)?
 
 
 def _flat(logits):
@@ -51,11 +52,32 @@ def wasserstein_generator(fake_logits):
     return -_flat(fake_logits)
 
 
+def relativistic_discriminator(real_logits, fake_logits):
+    """Relativistic pairing loss (RpGAN, Jolicoeur-Martineau 2019; R3GAN, Huang et al. 2024):
+    softplus(D(G(z)) - D(x)), each real against the fake of its row."""
+    return tf.nn.softplus(_flat(fake_logits) - _flat(real_logits))
+
+
+def relativistic_generator(real_logits, fake_logits):
+    """The generator's side of the pairing loss: softplus(D(x) - D(G(z)))."""
+    return tf.nn.softplus(_flat(real_logits) - _flat(fake_logits))
+
+
+def _fakes_only(generator_loss):
+    """A loss of the fake logits alone, called as every generator loss is: (real, fake)."""
+    return lambda real_logits, fake_logits: generator_loss(fake_logits)
+
+
 LOSSES = {
-    "bce": AdversarialLoss(bce_discriminator, bce_generator, has_accuracy=True),
-    "hinge": AdversarialLoss(hinge_discriminator, wasserstein_generator, has_accuracy=True),
+    "bce": AdversarialLoss(bce_discriminator, _fakes_only(bce_generator), has_accuracy=True),
+    "hinge": AdversarialLoss(
+        hinge_discriminator, _fakes_only(wasserstein_generator), has_accuracy=True
+    ),
+    "relativistic": AdversarialLoss(
+        relativistic_discriminator, relativistic_generator, has_accuracy=False, pairs=True
+    ),
     "wasserstein": AdversarialLoss(
-        wasserstein_discriminator, wasserstein_generator, has_accuracy=False
+        wasserstein_discriminator, _fakes_only(wasserstein_generator), has_accuracy=False
     ),
 }
 
@@ -86,6 +108,12 @@ def gradient_penalty(critic, real, fake, weights):
     return tf.square(norms - 1.0)
 
 
+def squared_gradient_norm(gradients):
+    """||grad||^2 per example: with weight gamma / 2, R1 on reals and R2 on fakes (Mescheder et
+    al. 2018; zero-centred, unlike WGAN-GP's)."""
+    return tf.reduce_sum(tf.square(tf.cast(gradients, tf.float32)), axis=[1, 2, 3])
+
+
 def mode_seeking(fake, noise):
     """Mode-seeking term of Mao et al. 2019 (MSGAN), one value per example:
     1 / (d_image / d_z + 1e-5) of the pair the example belongs to, the pairs being adjacent rows
@@ -102,7 +130,7 @@ def mode_seeking(fake, noise):
     return tf.repeat(per_pair, 2)
 
 
-def paired_labels(labels):
-    """`labels` with each odd row given its even neighbour's label: the pairs mode_seeking
-    compares."""
-    return tf.repeat(labels[::2], 2)
+def paired_rows(rows):
+    """`rows` with each odd row replaced by its even neighbour: the labels of the pairs
+    mode_seeking compares, and the real logits a pairing loss matches with their fakes."""
+    return tf.repeat(rows[::2], 2, axis=0)

@@ -27,6 +27,10 @@ class Recipe:
     mode_seeking: float = (
         0.0  # weight of the generator's mode-seeking term (Mao et al. 2019); 0 switches it off
     )
+    minibatch_stddev: int = 0  # D's group size for Karras et al.'s 2018 feature; 0 switches it off
+    r1: float = 0.0  # gamma of the zero-centred penalty gamma/2 ||grad D||^2 on reals; 0: off
+    r2: float = 0.0  # the same on fakes (R3GAN's pair with r1, Huang et al. 2024)
+    augment: str = ""  # DiffAugment transforms of both discriminator inputs (cgan.augment)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,15 +38,23 @@ class Architecture:
     """A registered architecture: its builder and its training recipe."""
 
     name: str
-    build: Callable  # (image_shape, latent_dim, num_classes) -> (generator, discriminator)
+    # (image_shape, latent_dim, num_classes, minibatch_stddev=0) -> (generator, discriminator)
+    build: Callable
     recipe: Recipe
+
+    def networks(self, image_shape, latent_dim, num_classes, recipe=None):
+        """(generator, discriminator) built for `recipe` (default: the architecture's own): the
+        recipe's discriminator option reaches the builder."""
+        group = (recipe or self.recipe).minibatch_stddev
+        return self.build(image_shape, latent_dim, num_classes, minibatch_stddev=group)
 
 
 _REGISTRY: dict[str, Architecture] = {}
 
 
 def register(name: str, **recipe) -> Callable:
-    """Decorator: registers `build(image_shape, latent_dim, num_classes)` under `name`."""
+    """Decorator: registers `build(image_shape, latent_dim, num_classes, minibatch_stddev=0)`
+    under `name`."""
 
     def decorate(build: Callable) -> Callable:
         if name in _REGISTRY:

@@ -5,10 +5,9 @@ a recipe (loss name, penalty weight, critic steps, optimizer settings).
 """
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from cgan import losses
+from cgan import augment, losses, step_inputs
 from cgan.schedules import get_decay
 
 
@@ -29,6 +28,7 @@ class GANTrainer:
         self.discriminator = discriminator
         self.recipe = recipe
         self.loss = losses.get_loss(recipe.loss)
+        self.augment = augment.parse(recipe.augment)
         self.decay = get_decay(recipe.learning_rate_decay)
         self.global_batch_size = global_batch_size  # per critic step, summed over replicas
         self.strategy = strategy
@@ -143,44 +143,17 @@ class GANTrainer:
         return self.recipe.learning_rate * float(self.learning_rate_scale.numpy())
 
     def step_inputs(self, step, images, labels):
-        """What train step `step` consumes, from its critic_steps x B images (in critic-step order):
-        images and labels arranged (B, critic_steps, ...), so that splitting the batch over replicas
-        splits every critic step alike, with one noise vector per generator pass (one per critic
-        step, and one for a separate generator update) and, with a gradient penalty, one
-        interpolation weight per critic-step example. The random numbers are drawn from (seed, step)
-        alone (by Philox on the host): the same on any number of replicas, after any resume.
-
-        Runs in the input pipeline (cgan.data.training_dataset), once per step, for the global
-        batch.
-        """
-        k, batch = self.recipe.critic_steps, self.global_batch_size
-        # Row b: example b of every critic step. (A gather: an integer tf.transpose makes oneDNN
-        # print "E ... oneDNN supports DT_INT32 only on platforms with AVX-512" on stderr.)
-        order = np.arange(k * batch).reshape(k, batch).T.reshape(-1)
-
-        def example_major(x):
-            return tf.reshape(tf.gather(x, order), tf.concat([[batch, k], tf.shape(x)[1:]], axis=0))
-
-        noise_key, penalty_key = tf.unstack(
-            tf.random.experimental.stateless_split(
-                tf.stack([tf.cast(self.seed, tf.int64), step]), num=2, alg="philox"
-            )
+        """What train step `step` consumes (cgan.step_inputs.arrange), from its critic_steps x B
+        images in critic-step order. Runs in the input pipeline (cgan.data.training_dataset)."""
+        return step_inputs.arrange(
+            step,
+            images,
+            labels,
+            recipe=self.recipe,
+            global_batch_size=self.global_batch_size,
+            seed=self.seed,
+            latent_dim=self.latent_dim,
         )
-        passes = (
-            k if k == 1 else k + 1
-        )  # one critic step updates both networks from one pass (_joint_update)
-        inputs = {
-            "images": example_major(images),
-            "labels": example_major(labels),
-            "noise": tf.random.stateless_normal(
-                [batch, passes, self.latent_dim], seed=noise_key, alg="philox"
-            ),
-        }
-        if self.recipe.gradient_penalty:
-            inputs["penalty_weights"] = tf.random.stateless_uniform(
-                [batch, k], seed=penalty_key, alg="philox"
-            )
-        return inputs
 
     def train_step(self, iterator, steps=1):
         """`steps` train steps in one call, each one generator update after `critic_steps`
@@ -209,22 +182,21 @@ class GANTrainer:
     def _replica_step(self, inputs):
         """One step on this replica's share of the batch: the random numbers come with the batch."""
         images, labels, noise = inputs["images"], inputs["labels"], inputs["noise"]
-        weights = inputs.get("penalty_weights")
+        weights, draws = inputs.get("penalty_weights"), inputs.get("augment")
         k = self.recipe.critic_steps
         if k == 1:
             d_loss, g_loss, d_hits = self._joint_update(
-                images[:, 0], labels[:, 0], noise[:, 0], None if weights is None else weights[:, 0]
+                images[:, 0], labels[:, 0], noise[:, 0], _part(weights, 0), _part(draws, 0)
             )
         else:
             # k fresh real batches, one per critic step (Gulrajani et al. 2017).
             for j in range(k):
                 d_loss, d_hits = self._discriminator_update(
-                    images[:, j],
-                    labels[:, j],
-                    noise[:, j],
-                    None if weights is None else weights[:, j],
+                    images[:, j], labels[:, j], noise[:, j], _part(weights, j), _part(draws, j)
                 )
-            g_loss = self._generator_update(labels[:, -1], noise[:, k])
+            g_loss = self._generator_update(
+                images[:, -1], labels[:, -1], noise[:, k], _part(draws, k)
+            )
         # Per-replica sums over the global batch: a SUM across replicas gives global means.
         metrics = {"d_loss": d_loss, "g_loss": g_loss}
         if self.loss.has_accuracy:
@@ -234,9 +206,11 @@ class GANTrainer:
     def _mean(self, per_example):
         return tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch_size)
 
-    def _discriminate(self, images, labels):
+    def _discriminate(self, images, labels, draws=None):
         """(adversarial logits, class logits or None): a class head is the optional second
-        output."""
+        output. `draws`: the augmentation's numbers for these images, None for none."""
+        if draws is not None:
+            images = augment.apply(images, draws, self.augment)
         outputs = self.discriminator([images, labels], training=True)
         return tuple(outputs) if self.has_class_head else (outputs, None)
 
@@ -246,13 +220,31 @@ class GANTrainer:
             labels, class_logits
         )
 
-    def _discriminator_loss(self, real, fake, labels, fake_labels, penalty_weights):
-        """(mean loss, mean accuracy, fake outputs): the fake outputs serve a joint generator
-        update. `fake_labels`: the labels the fakes were drawn for; `penalty_weights`: the gradient
-        penalty's interpolation weights (None without a penalty)."""
-        real_logits, real_classes = self._discriminate(real, labels)
-        fake_logits, fake_classes = self._discriminate(fake, fake_labels)
-        per_example = self.loss.discriminator(real_logits, fake_logits)
+    def paired(self, real_logits):
+        """The real logits a pairing loss sets against the fakes, row by row: with the
+        mode-seeking term, each fake is paired with the real whose label it was drawn for."""
+        return losses.paired_rows(real_logits) if self.recipe.mode_seeking else real_logits
+
+    def discriminator_loss(self, real, fake, labels, fake_labels, penalty_weights, draws=None):
+        """(mean loss, mean accuracy, fake outputs, real logits): the last two serve a joint
+        generator update. `fake_labels`: the labels the fakes were drawn for; `penalty_weights`:
+        WGAN-GP's interpolation weights (None without it); `draws`: (B, 2, n) augmentation
+        numbers for the reals and the fakes (None without augmentation)."""
+        r = self.recipe
+        penalised = [(x, gamma) for x, gamma in ((real, r.r1), (fake, r.r2)) if gamma]
+        # R1 and R2 differentiate the same passes the loss uses, through the augmentation.
+        with tf.GradientTape(watch_accessed_variables=False) as input_tape:
+            for x, _ in penalised:
+                input_tape.watch(x)
+            real_logits, real_classes = self._discriminate(real, labels, _part(draws, 0))
+            fake_logits, fake_classes = self._discriminate(fake, fake_labels, _part(draws, 1))
+        paired = self.paired(real_logits) if self.loss.pairs else real_logits
+        per_example = self.loss.discriminator(paired, fake_logits)
+        if penalised:
+            targets = [logits for logits, g in ((real_logits, r.r1), (fake_logits, r.r2)) if g]
+            gradients = input_tape.gradient(targets, [x for x, _ in penalised])
+            for (_, gamma), gradient in zip(penalised, gradients):
+                per_example += gamma / 2 * losses.squared_gradient_norm(gradient)
         if self.recipe.gradient_penalty:
             critic = lambda images: self._discriminate(images, labels)[0]  # noqa: E731
             per_example += self.recipe.gradient_penalty * losses.gradient_penalty(
@@ -269,18 +261,21 @@ class GANTrainer:
             self._mean(per_example),
             self._mean(tf.reshape(hits, [-1]) / 2.0),
             (fake_logits, fake_classes),
+            real_logits,
         )
 
     def fake_labels(self, labels):
         """The labels the generator draws for: with the mode-seeking term, pairs of rows share
         one."""
-        return losses.paired_labels(labels) if self.recipe.mode_seeking else labels
+        return losses.paired_rows(labels) if self.recipe.mode_seeking else labels
 
-    def generator_loss(self, fake, noise, fake_outputs, fake_labels):
+    def generator_loss(self, fake, noise, fake_outputs, fake_labels, real_logits=None):
         """The generator's mean loss on fakes drawn from `noise` for `fake_labels`, given the
-        discriminator's `fake_outputs` (adversarial logits, class logits or None)."""
+        discriminator's `fake_outputs` (adversarial logits, class logits or None) and, for a
+        pairing loss, its `real_logits` for the batch's reals."""
         fake_logits, fake_classes = fake_outputs
-        per_example = self.loss.generator(fake_logits)
+        paired = None if real_logits is None else self.paired(real_logits)
+        per_example = self.loss.generator(paired, fake_logits)
         if self.has_class_head:
             per_example += self.class_loss(fake_classes, fake_labels)
         if self.recipe.mode_seeking:
@@ -296,36 +291,40 @@ class GANTrainer:
             zip(tape.gradient(loss, variables, output_gradients=scale), variables)
         )
 
-    def _joint_update(self, real, labels, noise, penalty_weights):
+    def _joint_update(self, real, labels, noise, penalty_weights, draws=None):
         """Both networks updated from one generator pass, as in the TensorFlow DCGAN tutorial:
         faster on a CPU than two passes, and no worse per image seen."""
         fake_labels = self.fake_labels(labels)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator([noise, fake_labels], training=True)
-            d_loss, d_hits, fake_outputs = self._discriminator_loss(
-                real, fake, labels, fake_labels, penalty_weights
+            d_loss, d_hits, fake_outputs, real_logits = self.discriminator_loss(
+                real, fake, labels, fake_labels, penalty_weights, draws
             )
-            g_loss = self.generator_loss(fake, noise, fake_outputs, fake_labels)
+            g_loss = self.generator_loss(
+                fake, noise, fake_outputs, fake_labels, real_logits if self.loss.pairs else None
+            )
         self._apply(self.d_optimizer, d_tape, d_loss, self.discriminator)
         self._apply(self.g_optimizer, g_tape, g_loss, self.generator)
         return d_loss, g_loss, d_hits
 
-    def _discriminator_update(self, real, labels, noise, penalty_weights):
+    def _discriminator_update(self, real, labels, noise, penalty_weights, draws=None):
         fake = self.generator([noise, labels], training=True)
         with tf.GradientTape() as tape:
-            d_loss, d_hits, _ = self._discriminator_loss(
-                real, fake, labels, labels, penalty_weights
+            d_loss, d_hits, _, _ = self.discriminator_loss(
+                real, fake, labels, labels, penalty_weights, draws
             )
         self._apply(self.d_optimizer, tape, d_loss, self.discriminator)
         return d_loss, d_hits
 
-    def _generator_update(self, labels, noise):
+    def _generator_update(self, real, labels, noise, draws=None):
         fake_labels = self.fake_labels(labels)
         with tf.GradientTape() as tape:
             fake = self.generator([noise, fake_labels], training=True)
-            g_loss = self.generator_loss(
-                fake, noise, self._discriminate(fake, fake_labels), fake_labels
+            fake_outputs = self._discriminate(fake, fake_labels, _part(draws, 1))
+            real_logits = (
+                self._discriminate(real, labels, _part(draws, 0))[0] if self.loss.pairs else None
             )
+            g_loss = self.generator_loss(fake, noise, fake_outputs, fake_labels, real_logits)
         self._apply(self.g_optimizer, tape, g_loss, self.generator)
         return g_loss
 
@@ -339,6 +338,12 @@ class GANTrainer:
                 average.assign(decay * average + (1.0 - decay) * current)
             else:  # batch-norm statistics are copied, not averaged
                 average.assign(current)
+
+
+def _part(inputs, index):
+    """inputs[:, index] of an optional step input (a pass's share; the reals' or the fakes'
+    augmentation numbers), None without it."""
+    return None if inputs is None else inputs[:, index]
 
 
 def _random_states(model):

@@ -73,8 +73,15 @@ def validate(self):
             )
     if self.gradient_penalty is not None and self.gradient_penalty < 0:
         raise CganError(f"--gradient_penalty must be >= 0, got {self.gradient_penalty}")
-    if self.mode_seeking is not None and not 0 <= self.mode_seeking < float("inf"):
-        raise CganError(f"--mode_seeking must be >= 0, got {self.mode_seeking}")
+    if self.minibatch_stddev is not None and self.minibatch_stddev < 0:
+        raise CganError(f"--minibatch_stddev must be >= 0, got {self.minibatch_stddev}")
+    for name in ("mode_seeking", "r1", "r2"):
+        if getattr(self, name) is not None and not 0 <= getattr(self, name) < float("inf"):
+            raise CganError(f"--{name} must be >= 0, got {getattr(self, name)}")
+    if self.augment is not None and self.augment != "none":
+        from cgan import augment  # imports TensorFlow: only when asked for
+
+        augment.parse(self.augment)
     if self.export is not None and not self.export.endswith(".npz"):
         raise CganError(f"--export must name an .npz file, got {self.export!r}")
     if self.generator is not None:

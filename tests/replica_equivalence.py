@@ -1,8 +1,9 @@
 """Run by test_distribute.py in a process of its own, since two logical CPU devices must be set up
-before TensorFlow starts: for every registered architecture, one train step under a
-MirroredStrategy over the two devices and one on a single device, from the same weights on the
-same global batch. Prints one JSON line: {arch: largest absolute difference of any weight after
-the step (generator, discriminator, weight average, batch-norm statistics, optimizer slots)}.
+before TensorFlow starts: for every registered architecture (and cgan with every recipe technique
+on), one train step under a MirroredStrategy over the two devices and one on a single device,
+from the same weights on the same global batch. Prints one JSON line: {arch: largest absolute
+difference of any weight after the step (generator, discriminator, weight average, batch-norm
+statistics, optimizer slots)}.
 
     python tests/replica_equivalence.py [arch ...]
 """
@@ -32,14 +33,21 @@ MNIST_SHAPE, MNIST_CLASSES = (28, 28, 1), 10
 BATCH = 8  # global: 4 examples per replica
 LATENT = 16
 CRITIC_STEPS = 2  # at most: the path of 5 critic steps is the same, and 2 traces in half the time
+# "<arch>+techniques": the architecture with every technique a recipe can switch on
+TECHNIQUES = dict(
+    loss="relativistic", r1=1.0, r2=1.0, augment="translation,cutout", minibatch_stddev=4
+)
 
 
 def trainer_under(strategy, name):
-    """A trainer for `name` under `strategy`, with weights from seed 0."""
+    """A trainer for `name` ("<arch>" or "<arch>+techniques") under `strategy`, with weights from
+    seed 0."""
     keras.utils.set_random_seed(0)
+    arch, _, techniques = name.partition("+")
+    architecture = registry.get(arch)
+    recipe = dataclasses.replace(architecture.recipe, **(TECHNIQUES if techniques else {}))
     with strategy.scope():
-        generator, discriminator = registry.get(name).build(MNIST_SHAPE, LATENT, MNIST_CLASSES)
-    recipe = registry.get(name).recipe
+        generator, discriminator = architecture.networks(MNIST_SHAPE, LATENT, MNIST_CLASSES, recipe)
     recipe = dataclasses.replace(recipe, critic_steps=min(recipe.critic_steps, CRITIC_STEPS))
     return GANTrainer(generator, discriminator, recipe, BATCH, strategy, seed=0)
 
@@ -89,4 +97,4 @@ def main(names):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or registry.names())
+    main(sys.argv[1:] or registry.names() + ["cgan+techniques"])

@@ -116,13 +116,27 @@ class _Batches:
         return self.inputs
 
 
+# Every technique a recipe can switch on, at once: each path of the trainer is taken. With them
+# the step runs eagerly (tracing its second-order gradients costs seconds per architecture);
+# tests/replica_equivalence.py runs it compiled, for cgan.
+TECHNIQUES = dict(
+    loss="relativistic", r1=1.0, r2=1.0, augment="translation,cutout", minibatch_stddev=4
+)
+
+
 # At MNIST's shape: the contract test above builds every architecture at every shape, and
 # tests/test_datasets.py trains at 16 x 16 x 3 and 32 x 32 x 1.
+@pytest.mark.parametrize("techniques", [{}, TECHNIQUES], ids=["recipe", "techniques"])
 @pytest.mark.parametrize("name", registry.names())
-def test_one_train_step_changes_both_networks_and_gives_finite_losses(name, shape=MNIST):
+def test_one_train_step_changes_both_networks_and_gives_finite_losses(
+    name, techniques, shape=MNIST
+):
     tf.keras.utils.set_random_seed(1)
-    generator, discriminator = _build(name, shape)
-    recipe = registry.get(name).recipe
+    architecture = registry.get(name)
+    recipe = dataclasses.replace(architecture.recipe, **techniques)
+    generator, discriminator = architecture.networks(shape, LATENT, CLASSES, recipe)
+    spread = [layer for layer in discriminator.layers if isinstance(layer, blocks.MinibatchStddev)]
+    assert len(spread) == bool(recipe.minibatch_stddev)
     # At most two critic steps: the path of five is the same, and two trace in half the time.
     recipe = dataclasses.replace(recipe, critic_steps=min(recipe.critic_steps, 2))
     trainer = GANTrainer(generator, discriminator, recipe, BATCH, tf.distribute.get_strategy())
@@ -132,13 +146,17 @@ def test_one_train_step_changes_both_networks_and_gives_finite_losses(name, shap
     g_before = [w.numpy().copy() for w in generator.trainable_weights]
     d_before = [w.numpy().copy() for w in discriminator.trainable_weights]
 
-    metrics = {
-        k: float(v) for k, v in trainer.train_step(_Batches(trainer, images, labels)).items()
-    }
+    tf.config.run_functions_eagerly(bool(techniques))
+    try:
+        metrics = {
+            k: float(v) for k, v in trainer.train_step(_Batches(trainer, images, labels)).items()
+        }
+    finally:
+        tf.config.run_functions_eagerly(False)
 
     assert all(np.isfinite(v) for v in metrics.values()), metrics
     assert {"d_loss", "g_loss"} <= set(metrics)
-    assert ("d_accuracy" in metrics) == (recipe.loss != "wasserstein")
+    assert ("d_accuracy" in metrics) == (recipe.loss in ("bce", "hinge"))
     assert int(trainer.step) == 1
     assert any(not np.allclose(a, w.numpy()) for a, w in zip(g_before, generator.trainable_weights))
     assert any(
@@ -239,3 +257,78 @@ def test_mode_seeking_pairs_the_generators_labels_and_adds_its_term_to_the_gener
     np.testing.assert_allclose(
         off.generator_loss(fake, z, outputs, labels).numpy(), 0.3 * np.log(10), rtol=1e-5
     )
+
+
+def _linear_pair(side=2, slope=0.5):
+    """A generator of (side, side, 1) images and a discriminator D(x) = slope * sum(x): its
+    gradient is `slope` at every pixel of every input."""
+    z, labels = blocks.generator_inputs(LATENT)
+    image = tf.keras.layers.Reshape((side, side, 1))(tf.keras.layers.Dense(side * side)(z))
+    generator = tf.keras.Model([z, labels], image)
+    images, image_labels = blocks.discriminator_inputs((side, side, 1))
+    dense = tf.keras.layers.Dense(1, kernel_initializer=tf.keras.initializers.Constant(slope))
+    discriminator = tf.keras.Model([images, image_labels], dense(tf.keras.layers.Flatten()(images)))
+    return generator, discriminator
+
+
+def test_r1_and_r2_add_half_gamma_times_the_squared_input_gradient_of_reals_and_fakes():
+    generator, discriminator = _linear_pair()
+    base = registry.Recipe(conditional=False, loss="wasserstein")
+    real = tf.random.stateless_uniform([BATCH, 2, 2, 1], seed=[0, 2])
+    fake = tf.random.stateless_uniform([BATCH, 2, 2, 1], seed=[0, 3])
+    labels = tf.zeros([BATCH], tf.int32)
+
+    def loss(**penalties):
+        trainer = GANTrainer(
+            generator,
+            discriminator,
+            dataclasses.replace(base, **penalties),
+            BATCH,
+            tf.distribute.get_strategy(),
+        )
+        return float(trainer.discriminator_loss(real, fake, labels, labels, None)[0])
+
+    plain = loss()
+    # E[D(fake)] - E[D(real)], the bias starting at 0
+    np.testing.assert_allclose(
+        plain, 0.5 * (tf.reduce_mean(tf.reduce_sum(fake - real, axis=[1, 2, 3]))), rtol=1e-5
+    )
+    # |grad|^2 = 4 pixels x 0.5^2 = 1 for every example: gamma / 2 each
+    np.testing.assert_allclose(loss(r1=3.0) - plain, 1.5, rtol=1e-5)
+    np.testing.assert_allclose(loss(r2=5.0) - plain, 2.5, rtol=1e-5)
+    np.testing.assert_allclose(loss(r1=3.0, r2=5.0) - plain, 4.0, rtol=1e-5)
+
+
+def test_a_pairing_loss_sets_each_fake_against_the_real_of_its_label():
+    generator, discriminator = _linear_pair()
+    recipe = registry.Recipe(conditional=True, loss="relativistic", mode_seeking=0.5)
+    trainer = GANTrainer(generator, discriminator, recipe, 4, tf.distribute.get_strategy())
+    real_logits = tf.constant([[1.0], [2.0], [3.0], [4.0]])
+    fake_logits = tf.zeros([4, 1])
+    # with the mode-seeking term, fakes 0 and 1 were drawn for real 0's label, 2 and 3 for real
+    # 2's: they are set against reals 0 and 2
+    np.testing.assert_array_equal(trainer.paired(real_logits)[:, 0], [1.0, 1.0, 3.0, 3.0])
+    noise = tf.constant(np.repeat([[0.0], [1.0], [0.0], [1.0]], LATENT, axis=1), tf.float32)
+    g_loss = trainer.generator_loss(
+        tf.zeros([4, 2, 2, 1]), noise, (fake_logits, None), None, real_logits
+    )
+    softplus = lambda x: np.log1p(np.exp(x))  # noqa: E731
+    mode_seeking = 0.5 * 1e5  # one image from two noise vectors: the term's largest value
+    np.testing.assert_allclose(
+        float(g_loss), np.mean(softplus(np.array([1.0, 1.0, 3.0, 3.0]))) + mode_seeking, rtol=1e-5
+    )
+
+
+def test_minibatch_stddev_appends_each_groups_mean_spread_as_a_channel():
+    # two groups of two: in the first the images differ by 2 everywhere (std 1 per feature), in
+    # the second they are equal (std 0, plus the 1e-8 under the root)
+    x = np.zeros((4, 2, 2, 3), np.float32)
+    x[1] = 2.0
+    x[2] = x[3] = 5.0
+    out = blocks.MinibatchStddev(group_size=2)(tf.constant(x)).numpy()
+    assert out.shape == (4, 2, 2, 4)
+    np.testing.assert_array_equal(out[..., :3], x)
+    np.testing.assert_allclose(out[..., 3], [[[1.0] * 2] * 2] * 2 + [[[1e-4] * 2] * 2] * 2)
+    flat = blocks.MinibatchStddev(group_size=4)(tf.reshape(tf.constant(x), [4, 12])).numpy()
+    # one group of four: per feature the values 0, 2, 5, 5 (mean 3): std sqrt(4.5)
+    np.testing.assert_allclose(flat[:, 12], [np.sqrt(4.5)] * 4, rtol=1e-6)

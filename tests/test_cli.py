@@ -83,7 +83,11 @@ CASES = [
     # unknown names
     ("unknown_arch", ["--arch=gan9000"], ["--arch", *KNOWN_ARCHS]),
     ("unknown_mode", ["--mode=dream"], ["--mode must be one of train, generate, evaluate"]),
-    ("unknown_loss", ["--loss=l2"], ["--loss must be one of bce, hinge, wasserstein, got 'l2'"]),
+    (
+        "unknown_loss",
+        ["--loss=l2"],
+        ["--loss must be one of bce, hinge, relativistic, wasserstein, got 'l2'"],
+    ),
     (
         "unknown_learning_rate_decay",
         ["--learning_rate_decay=cosine"],

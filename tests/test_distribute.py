@@ -35,6 +35,9 @@ MNIST_SHAPE, MNIST_CLASSES = (28, 28, 1), 10
 
 # Float rounding of sums taken in another order; a wrong split or seed moves weights by ~1e-3.
 TOLERANCE = 1e-5
+# The pairing loss leaves D's adversarial bias no gradient (only differences of logits count), and
+# Adam's first step scales the rounding noise of a zero gradient up to about lr / 10 (2e-5 seen).
+TECHNIQUES_TOLERANCE = 1e-4
 PROCESS_SECONDS = 420  # the background processes' limit: then they are killed and the tests fail
 
 
@@ -306,8 +309,12 @@ def test_a_mirrored_step_on_two_cpus_equals_a_single_device_step_for_every_archi
     )
     assert code == 0, stderr[-3000:]
     differences = json.loads(stdout.strip().splitlines()[-1])
-    assert sorted(differences) == registry.names()
-    assert all(difference < TOLERANCE for difference in differences.values()), differences
+    # and cgan with every technique on
+    assert sorted(differences) == sorted(registry.names() + ["cgan+techniques"])
+    assert all(
+        difference < (TECHNIQUES_TOLERANCE if "+" in name else TOLERANCE)
+        for name, difference in differences.items()
+    ), differences
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Losses against hand-computed values, and the gradient penalty against closed forms."""
+"""Losses against hand-computed values, and the gradient penalties against closed forms."""
 
 import math
 
@@ -15,6 +15,10 @@ def test_bce_on_zero_logits_is_two_log_two():
         losses.bce_discriminator(zeros, zeros), [2 * math.log(2)] * 4, rtol=1e-6
     )
     np.testing.assert_allclose(losses.bce_generator(zeros), [math.log(2)] * 4, rtol=1e-6)
+    # As the trainer calls every generator loss: the reals' logits come first, unused here.
+    np.testing.assert_allclose(
+        losses.get_loss("bce").generator(None, zeros), [math.log(2)] * 4, rtol=1e-6
+    )
 
 
 def test_hinge_and_wasserstein_by_hand():
@@ -25,8 +29,30 @@ def test_hinge_and_wasserstein_by_hand():
     np.testing.assert_allclose(losses.wasserstein_generator(fake), [3.0, -0.25])
 
 
+def test_the_relativistic_pairing_loss_by_hand():
+    real, fake = tf.constant([[2.0], [0.5]]), tf.constant([[-3.0], [0.25]])
+    softplus = lambda x: math.log1p(math.exp(x))  # noqa: E731
+    pairing = losses.get_loss("relativistic")
+    # discriminator: softplus(f - r) row by row; generator: softplus(r - f)
+    np.testing.assert_allclose(
+        pairing.discriminator(real, fake), [softplus(-5.0), softplus(-0.25)], rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        pairing.generator(real, fake), [softplus(5.0), softplus(0.25)], rtol=1e-6
+    )
+    assert pairing.pairs and not pairing.has_accuracy  # only differences of logits mean anything
+    assert not losses.get_loss("hinge").pairs
+
+
+def test_squared_gradient_norm_sums_over_the_pixels_of_each_example():
+    gradients = np.zeros((3, 2, 2, 1), np.float32)
+    gradients[0] = 1.0  # 4 pixels of 1
+    gradients[1, 0, 1, 0] = -3.0
+    np.testing.assert_allclose(losses.squared_gradient_norm(gradients), [4.0, 9.0, 0.0])
+
+
 def test_unknown_loss_lists_the_known_ones():
-    with pytest.raises(Exception, match="bce, hinge, wasserstein"):
+    with pytest.raises(Exception, match="bce, hinge, relativistic, wasserstein"):
         losses.get_loss("l1")
 
 
@@ -62,7 +88,7 @@ def test_mode_seeking_is_one_over_the_image_to_noise_distance_ratio_of_each_pair
     np.testing.assert_allclose(term, [1 / (0.5 + 1e-5)] * 2 + [1e5] * 2, rtol=1e-5)
 
 
-def test_paired_labels_give_each_odd_row_its_even_neighbours_label():
+def test_paired_rows_give_each_odd_row_its_even_neighbours_value():
     np.testing.assert_array_equal(
-        losses.paired_labels(tf.constant([3, 7, 1, 2, 9, 9])), [3, 3, 1, 1, 9, 9]
+        losses.paired_rows(tf.constant([3, 7, 1, 2, 9, 9])), [3, 3, 1, 1, 9, 9]
     )

@@ -56,10 +56,20 @@ def test_unknown_architecture_lists_the_known_ones():
         (dict(beta_1=-0.1), r"--beta_1 must be in \[0, 1\), got -0.1"),
         (dict(mode_seeking=-0.5), r"^--mode_seeking must be >= 0, got -0.5$"),
         (dict(mode_seeking=float("inf")), r"^--mode_seeking must be >= 0, got inf$"),
+        (dict(r1=-1.0), r"^--r1 must be >= 0, got -1.0$"),
+        (dict(minibatch_stddev=-2), r"^--minibatch_stddev must be >= 0, got -2$"),
+        (dict(r2=float("nan")), r"^--r2 must be >= 0, got nan$"),
+        (
+            dict(augment="translation,flip"),
+            r"^--augment: unknown augmentation 'flip'; known: cutout, translation$",
+        ),
         (dict(beta_2=1.0), r"^--beta_2 must be in \[0, 1\), got 1.0$"),
         (dict(critic_steps=0), "^--critic_steps must be positive, got 0$"),
         (dict(gradient_penalty=-1.0), "^--gradient_penalty must be >= 0, got -1.0$"),
-        (dict(loss="l2"), "^--loss must be one of bce, hinge, wasserstein, got 'l2'$"),
+        (
+            dict(loss="l2"),
+            "^--loss must be one of bce, hinge, relativistic, wasserstein, got 'l2'$",
+        ),
         (
             dict(learning_rate_decay="cosine"),
             "^--learning_rate_decay must be one of constant, linear, got 'cosine'$",
@@ -137,11 +147,16 @@ def test_every_recipe_field_but_conditional_is_a_config_field_that_overrides_it(
         ema=0.5,
         class_weight=1.0,
         mode_seeking=0.1,
+        minibatch_stddev=4,
+        r1=2.0,
+        r2=3.0,
+        augment="cutout",
     )
     recipe_fields = {field.name for field in dataclasses.fields(registry.Recipe)}
     config_fields = {field.name for field in dataclasses.fields(Config)}
     assert recipe_fields - {"conditional"} == set(overrides) <= config_fields
     assert dataclasses.asdict(Config(**overrides).recipe) == dict(overrides, conditional=True)
+    assert Config(arch="cgan", augment="none").recipe.augment == ""  # "" is no flag value
 
 
 def test_every_field_has_help_and_a_value_outside_its_choices_is_refused_listing_them():

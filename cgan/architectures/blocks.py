@@ -60,6 +60,39 @@ class GlobalBatchDropout(layers.Dropout):
         return tf.where(keep, inputs / (1.0 - self.rate), tf.zeros_like(inputs))
 
 
+@keras.saving.register_keras_serializable(package="cgan")
+class MinibatchStddev(layers.Layer):
+    """Karras et al. 2018's minibatch standard deviation: for each group of `group_size`
+    consecutive examples, the standard deviation of every feature over the group, averaged into
+    one number, appended as a constant channel (a feature for flat inputs). A discriminator then
+    sees how varied a batch is, so under-dispersed fakes are told apart. Groups are consecutive,
+    so a batch split over replicas in multiples of the group is grouped as on one device."""
+
+    def __init__(self, group_size=4, **kwargs):
+        super().__init__(**kwargs)
+        self.group_size = group_size
+
+    def call(self, x):
+        shape = tf.shape(x)
+        groups = tf.reshape(x, tf.concat([[-1, self.group_size], shape[1:]], axis=0))
+        centred = groups - tf.reduce_mean(groups, axis=1, keepdims=True)
+        std = tf.sqrt(tf.reduce_mean(tf.square(centred), axis=1) + 1e-8)  # (G, features...)
+        spread = tf.reduce_mean(std, axis=list(range(1, len(x.shape))))  # (G,)
+        per_example = tf.repeat(spread, self.group_size)
+        channel = tf.ones_like(x[..., :1]) * tf.reshape(
+            per_example, [-1] + [1] * (len(x.shape) - 1)
+        )
+        return tf.concat([x, tf.cast(channel, x.dtype)], axis=-1)
+
+    def get_config(self):
+        return dict(super().get_config(), group_size=self.group_size)
+
+
+def with_minibatch_stddev(x, group_size):
+    """x with Karras et al.'s spread feature appended (MinibatchStddev), or x when 0."""
+    return MinibatchStddev(group_size)(x) if group_size else x
+
+
 def generator_inputs(latent_dim):
     """Inputs of every generator: a noise vector and an integer label."""
     return keras.Input((latent_dim,), name="z"), keras.Input((), dtype="int32", name="labels")
@@ -155,9 +188,10 @@ def label_conditioned_generator(
     return keras.Model([z, labels], to_image(x, image_shape[-1], kernel_size), name=name)
 
 
-def conv_features(image_shape, kernel_size=3, narrowest=NARROWEST):
+def conv_features(image_shape, kernel_size=3, narrowest=NARROWEST, minibatch_stddev=0):
     """(images input, labels input, flat features): strided convolutions (stage_widths(image_shape,
-    narrowest) in reverse: (64, 128) for MNIST) and one more at the smallest size, no normalization.
+    narrowest) in reverse: (64, 128) for MNIST) and one more at the smallest size, no normalization;
+    with `minibatch_stddev`, the spread feature (MinibatchStddev) before that last one.
 
     The extra stride-1 layer here and in label_conditioned_generator costs speed per image but
     saves more in the images a given FID needs; the generator's alone collapsed modes.
@@ -167,6 +201,7 @@ def conv_features(image_shape, kernel_size=3, narrowest=NARROWEST):
     x = images
     for filters in widths:
         x = down_block(x, filters, kernel_size)
+    x = with_minibatch_stddev(x, minibatch_stddev)
     x = down_block(x, widths[-1], kernel_size, strides=1)
     return images, labels, layers.Flatten()(x)
 

@@ -18,14 +18,23 @@ from cgan.registry import register
     beta_1=0.0,  # as for hinge GANs in Zhang et al. 2019 (SAGAN)
     mode_seeking=0.3,  # samples were under-dispersed, which costs recall (Mao et al. 2019)
 )
-def build(image_shape, latent_dim, num_classes, narrowest=blocks.NARROWEST, name="cgan"):
+def build(
+    image_shape,
+    latent_dim,
+    num_classes,
+    minibatch_stddev=0,
+    narrowest=blocks.NARROWEST,
+    name="cgan",
+):
     """Generator on [z, embed(label)]; strided-conv discriminator with projection and class logits.
     `narrowest`: filters of the generator's last stage and the discriminator's first
     (blocks.stage_widths)."""
     generator = blocks.label_conditioned_generator(
         image_shape, latent_dim, num_classes, narrowest=narrowest, name=f"{name}_generator"
     )
-    images, labels, features = blocks.conv_features(image_shape, narrowest=narrowest)
+    images, labels, features = blocks.conv_features(
+        image_shape, narrowest=narrowest, minibatch_stddev=minibatch_stddev
+    )
     outputs = [
         blocks.projection_logits(features, labels, num_classes),
         blocks.class_logits(features, num_classes),

@@ -10,7 +10,7 @@ from cgan.registry import register
 
 
 @register("dcgan", conditional=False, loss="bce")
-def build(image_shape, latent_dim, num_classes):
+def build(image_shape, latent_dim, num_classes, minibatch_stddev=0):
     """Conv2DTranspose generator with BatchNorm; Conv2D + Dropout discriminator (the tutorial's
     sizes at 28 x 28: widths (128, 64); a stage more per doubling of larger images)."""
     widths = blocks.stage_widths(image_shape)
@@ -27,6 +27,7 @@ def build(image_shape, latent_dim, num_classes):
     x = images
     for filters in widths[::-1]:
         x = blocks.down_block(x, filters, 5, dropout=0.3)
+    x = blocks.with_minibatch_stddev(x, minibatch_stddev)
     logits = layers.Dense(1, dtype="float32")(layers.Flatten()(x))
     discriminator = keras.Model([images, labels], logits, name="dcgan_discriminator")
     return generator, discriminator

@@ -10,7 +10,7 @@ from cgan.registry import register
 
 
 @register("dense", conditional=False)
-def build(image_shape, latent_dim, num_classes):
+def build(image_shape, latent_dim, num_classes, minibatch_stddev=0):
     """Dense + LeakyReLU + BatchNorm generator with tanh output; Dense + LeakyReLU discriminator."""
     z, labels = blocks.generator_inputs(latent_dim)
     x = z
@@ -26,6 +26,6 @@ def build(image_shape, latent_dim, num_classes):
     for width in (512, 256):
         x = layers.Dense(width)(x)
         x = layers.LeakyReLU(blocks.LEAK)(x)
-    logits = layers.Dense(1, dtype="float32")(x)
+    logits = layers.Dense(1, dtype="float32")(blocks.with_minibatch_stddev(x, minibatch_stddev))
     discriminator = keras.Model([images, labels], logits, name="dense_discriminator")
     return generator, discriminator

@@ -19,7 +19,7 @@ PAPER_RECIPE = dict(
 
 
 @register("wgan_gp", conditional=False, **PAPER_RECIPE)
-def build(image_shape, latent_dim, num_classes):
+def build(image_shape, latent_dim, num_classes, minibatch_stddev=0):
     """DCGAN-style generator; critic of strided convolutions with no normalization (widths
     (128, 64) at 28 x 28, a stage more per doubling of larger images)."""
     widths = blocks.stage_widths(image_shape)
@@ -35,6 +35,7 @@ def build(image_shape, latent_dim, num_classes):
     x = images
     for filters in widths[::-1]:
         x = blocks.down_block(x, filters, 4)
+    x = blocks.with_minibatch_stddev(x, minibatch_stddev)
     logits = layers.Dense(1, dtype="float32")(layers.Flatten()(x))
     critic = keras.Model([images, labels], logits, name="wgan_gp_critic")
     return generator, critic

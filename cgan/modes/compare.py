@@ -74,8 +74,8 @@ def parameter_count(arm):
     """Generator plus discriminator parameters of an arm (a Context) at its latent_dim, for its
     data."""
     spec = arm.spec
-    generator, discriminator = registry.get(arm.config.arch).build(
-        spec.image_shape, arm.config.latent_dim, spec.num_classes
+    generator, discriminator = registry.get(arm.config.arch).networks(
+        spec.image_shape, arm.config.latent_dim, spec.num_classes, arm.recipe
     )
     return generator.count_params() + discriminator.count_params()
 

@@ -36,10 +36,17 @@ def build_trainer(context):
             f"leaves an odd number on each of {replicas} replica(s); give an even share, "
             "or --mode_seeking=0"
         )
-    build = registry.get(config.arch).build
+    group = context.recipe.minibatch_stddev
+    if group and config.batch_size // replicas % group:
+        raise CganError(
+            f"--minibatch_stddev takes groups of {group}: --batch_size {config.batch_size} "
+            f"leaves {config.batch_size // replicas} on each of {replicas} replica(s), not a "
+            "multiple of it"
+        )
+    architecture = registry.get(config.arch)
     with runtime.compute_dtype(config.mixed_precision), strategy.scope():
-        generator, discriminator = build(
-            context.spec.image_shape, config.latent_dim, context.num_classes
+        generator, discriminator = architecture.networks(
+            context.spec.image_shape, config.latent_dim, context.num_classes, context.recipe
         )
     return GANTrainer(
         generator,

@@ -1,0 +1,68 @@
+"""Differentiable augmentation of what the discriminator sees (DiffAugment, Zhao et al. 2020):
+the same random transforms on reals and fakes, gradients passing through to the generator.
+
+Every transform takes a batch in [-1, 1] and per-example uniform numbers in [0, 1) (drawn with
+the batch by the trainer, so replicas and resumes see the same ones); none flips, since a flipped
+digit is another shape.
+"""
+
+import tensorflow as tf
+
+from cgan.errors import CganError
+
+TRANSLATION = 1 / 8  # the largest shift, as a share of the side (DiffAugment's)
+CUTOUT = 1 / 2  # the side of the cut-out square, as a share of the image's (DiffAugment's)
+DRAWS = 2  # uniform numbers each transform takes per example
+
+
+def translation(images, draws):
+    """Each image shifted by up to TRANSLATION of its side, down/right or up/left, whole pixels;
+    what comes in at the edges is 0 (DiffAugment's padding). draws: (B, 2) for (rows, columns)."""
+    height, width = images.shape[1], images.shape[2]
+    out = images
+    for axis, side, draw in ((1, height, draws[:, 0]), (2, width, draws[:, 1])):
+        most = int(side * TRANSLATION + 0.5)
+        shift = tf.cast(tf.floor(draw * (2 * most + 1)), tf.int32) - most  # -most .. most
+        source = tf.range(side)[None, :] - shift[:, None]  # (B, side): the row each row shows
+        inside = (source >= 0) & (source < side)
+        out = tf.gather(out, tf.clip_by_value(source, 0, side - 1), axis=axis, batch_dims=1)
+        mask_shape = [-1, side, 1, 1] if axis == 1 else [-1, 1, side, 1]
+        out = out * tf.reshape(tf.cast(inside, out.dtype), mask_shape)
+    return out
+
+
+def cutout(images, draws):
+    """Each image with a square of CUTOUT of its side set to 0, centred anywhere on the image (it
+    may hang over an edge). draws: (B, 2) for the centre's row and column."""
+    height, width = images.shape[1], images.shape[2]
+    masks = []
+    for side, draw in ((height, draws[:, 0]), (width, draws[:, 1])):
+        size = int(side * CUTOUT + 0.5)
+        centre = tf.cast(tf.floor(draw * side), tf.int32)
+        start = centre - size // 2
+        index = tf.range(side)[None, :]
+        masks.append((index >= start[:, None]) & (index < start[:, None] + size))
+    cut = masks[0][:, :, None] & masks[1][:, None, :]  # (B, H, W)
+    return images * tf.cast(~cut, images.dtype)[..., None]
+
+
+TRANSFORMS = {"translation": translation, "cutout": cutout}
+
+
+def parse(policy):
+    """The transform names of a policy such as "translation,cutout" ("" for none), checked."""
+    names = tuple(name.strip() for name in policy.split(",") if name.strip())
+    unknown = [name for name in names if name not in TRANSFORMS]
+    if unknown:
+        raise CganError(
+            f"--augment: unknown augmentation {unknown[0]!r}; known: "
+            f"{', '.join(sorted(TRANSFORMS))}"
+        )
+    return names
+
+
+def apply(images, draws, names):
+    """`images` through the named transforms in order; draws: (B, DRAWS * len(names))."""
+    for index, name in enumerate(names):
+        images = TRANSFORMS[name](images, draws[:, DRAWS * index : DRAWS * (index + 1)])
+    return images
