@@ -23,15 +23,17 @@ COLOURS = {
     "red": (230, 30, 30),
     "yellow": (240, 220, 40),
 }
-PER_CLASS = 40  # every 10th is held out: 36 train and 4 test images a class
+# Every 10th is held out: 144 train and 16 test images a class, 36 steps of 16 an epoch (an
+# epoch's grid and checkpoint are the cost of a step, so fewer epochs train faster).
+PER_CLASS, TRAIN, TEST = 160, 144, 16
 SIDE = 16
 
 
 def _write_images(folder, name, count, make):
-    """count PNGs folder/name/00.png ... made by make(index) -> uint8 array."""
+    """count PNGs folder/name/000.png ... made by make(index) -> uint8 array."""
     os.makedirs(os.path.join(folder, name))
     for index in range(count):
-        Image.fromarray(make(index)).save(os.path.join(folder, name, f"{index:02d}.png"))
+        Image.fromarray(make(index)).save(os.path.join(folder, name, f"{index:03d}.png"))
 
 
 @pytest.fixture(scope="module")
@@ -59,13 +61,13 @@ def test_a_folder_is_read_as_a_dataset_with_a_held_out_split(colour_folder):
     assert spec.class_names == ("blue", "green", "red", "yellow")
     train_images, train_labels = data.load_arrays("train", source)
     test_images, test_labels = data.load_arrays("test", source)
-    assert train_images.shape == (4 * 36, SIDE, SIDE, 3) and train_images.dtype == np.uint8
+    assert train_images.shape == (4 * TRAIN, SIDE, SIDE, 3) and train_images.dtype == np.uint8
     assert (
-        np.bincount(train_labels).tolist() == [36] * 4
-        and np.bincount(test_labels).tolist() == [4] * 4
+        np.bincount(train_labels).tolist() == [TRAIN] * 4
+        and np.bincount(test_labels).tolist() == [TEST] * 4
     )
-    # PNG is lossless: the first test image is file 09 of the first class, pixel for pixel
-    expected = np.asarray(Image.open(os.path.join(colour_folder, "blue", "09.png")))
+    # PNG is lossless: the first test image is file 009 of the first class, pixel for pixel
+    expected = np.asarray(Image.open(os.path.join(colour_folder, "blue", "009.png")))
     np.testing.assert_array_equal(test_images[0], expected)
     red = train_images[train_labels == 2].reshape(-1, 3).mean(axis=0)
     np.testing.assert_allclose(red, COLOURS["red"], atol=2)
@@ -74,7 +76,7 @@ def test_a_folder_is_read_as_a_dataset_with_a_held_out_split(colour_folder):
 
 def test_image_size_resizes_and_keeps_the_colours(colour_folder):
     images, labels = data.load_arrays("train", DataSource(f"folder:{colour_folder}", image_size=32))
-    assert images.shape == (4 * 36, 32, 32, 3)
+    assert images.shape == (4 * TRAIN, 32, 32, 3)
     np.testing.assert_allclose(
         images[labels == 1].reshape(-1, 3).mean(axis=0), COLOURS["green"], atol=2
     )
@@ -134,7 +136,7 @@ def test_a_colour_folder_trains_draws_and_is_scored(colour_folder, tmp_path, cap
     with open(out / "metrics.json") as f:
         metrics = json.load(f)
     assert metrics["judge_accuracy"] == 1.0  # four flat colours: a judge that misses one is broken
-    assert metrics["floor"]["accuracy"] == 1.0 and metrics["floor"]["num_images"] == 16
+    assert metrics["floor"]["accuracy"] == 1.0 and metrics["floor"]["num_images"] == 4 * TEST
     assert np.asarray(metrics["confusion_matrix"]).shape == (4, 4)
     assert sum(map(sum, metrics["confusion_matrix"])) == 64
     assert metrics["accuracy"] >= 0.95  # 400 steps learn four colours (measured 100%)
