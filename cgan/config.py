@@ -236,8 +236,9 @@ class Config:
             for field in dataclasses.fields(self)
             if field.name in recipe_fields and getattr(self, field.name) is not None
         }
-        if overrides.get("augment") == "none":
-            overrides["augment"] = ""
+        if "augment" in overrides:  # one spelling per policy: "a, b" and "a,b" are one recipe
+            names = [name.strip() for name in overrides["augment"].split(",")]
+            overrides["augment"] = ",".join(name for name in names if name not in ("", "none"))
         return dataclasses.replace(registry.get(self.arch).recipe, **overrides)
 
     @property

@@ -1,6 +1,7 @@
 """A tiny decorator registry: architectures register themselves by name."""
 
 import dataclasses
+import inspect
 from typing import Callable
 
 from cgan.errors import CganError
@@ -38,23 +39,27 @@ class Architecture:
     """A registered architecture: its builder and its training recipe."""
 
     name: str
-    # (image_shape, latent_dim, num_classes, minibatch_stddev=0) -> (generator, discriminator)
+    # (image_shape, latent_dim, num_classes[, minibatch_stddev]) -> (generator, discriminator)
     build: Callable
     recipe: Recipe
 
     def networks(self, image_shape, latent_dim, num_classes, recipe=None):
         """(generator, discriminator) built for `recipe` (default: the architecture's own): the
-        recipe's discriminator option reaches the builder."""
+        recipe's discriminator option reaches the builder, only when it is on (a builder of
+        three arguments works without it)."""
         group = (recipe or self.recipe).minibatch_stddev
-        return self.build(image_shape, latent_dim, num_classes, minibatch_stddev=group)
+        if group and "minibatch_stddev" not in inspect.signature(self.build).parameters:
+            raise CganError(f"--minibatch_stddev: architecture {self.name!r} does not offer it")
+        options = dict(minibatch_stddev=group) if group else {}
+        return self.build(image_shape, latent_dim, num_classes, **options)
 
 
 _REGISTRY: dict[str, Architecture] = {}
 
 
 def register(name: str, **recipe) -> Callable:
-    """Decorator: registers `build(image_shape, latent_dim, num_classes, minibatch_stddev=0)`
-    under `name`."""
+    """Decorator: registers `build(image_shape, latent_dim, num_classes)` under `name` (taking
+    `minibatch_stddev=0` too if the architecture offers that feature)."""
 
     def decorate(build: Callable) -> Callable:
         if name in _REGISTRY:

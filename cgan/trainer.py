@@ -220,16 +220,21 @@ class GANTrainer:
             labels, class_logits
         )
 
-    def paired(self, real_logits):
-        """The real logits a pairing loss sets against the fakes, row by row: with the
-        mode-seeking term, each fake is paired with the real whose label it was drawn for."""
-        return losses.paired_rows(real_logits) if self.recipe.mode_seeking else real_logits
+    def paired(self, real_logits, fakes_paired=True):
+        """The real logits a pairing loss sets against the fakes, row by row: each fake with the
+        real whose label it was drawn for, which with the mode-seeking term (`fakes_paired`: the
+        fakes were drawn for fake_labels) is the even row of its pair."""
+        pair = fakes_paired and self.recipe.mode_seeking
+        return losses.paired_rows(real_logits) if pair else real_logits
 
-    def discriminator_loss(self, real, fake, labels, fake_labels, penalty_weights, draws=None):
+    def discriminator_loss(
+        self, real, fake, labels, fake_labels, penalty_weights, draws=None, fakes_paired=True
+    ):
         """(mean loss, mean accuracy, fake outputs, real logits): the last two serve a joint
-        generator update. `fake_labels`: the labels the fakes were drawn for; `penalty_weights`:
-        WGAN-GP's interpolation weights (None without it); `draws`: (B, 2, n) augmentation
-        numbers for the reals and the fakes (None without augmentation)."""
+        generator update. `fake_labels`: the labels the fakes were drawn for (`fakes_paired`:
+        fake_labels(labels)); `penalty_weights`: WGAN-GP's interpolation weights (None without
+        it); `draws`: (B, 2, n) augmentation numbers for the reals and the fakes (None without
+        augmentation)."""
         r = self.recipe
         penalised = [(x, gamma) for x, gamma in ((real, r.r1), (fake, r.r2)) if gamma]
         # R1 and R2 differentiate the same passes the loss uses, through the augmentation.
@@ -238,7 +243,7 @@ class GANTrainer:
                 input_tape.watch(x)
             real_logits, real_classes = self._discriminate(real, labels, _part(draws, 0))
             fake_logits, fake_classes = self._discriminate(fake, fake_labels, _part(draws, 1))
-        paired = self.paired(real_logits) if self.loss.pairs else real_logits
+        paired = self.paired(real_logits, fakes_paired) if self.loss.pairs else real_logits
         per_example = self.loss.discriminator(paired, fake_logits)
         if penalised:
             targets = [logits for logits, g in ((real_logits, r.r1), (fake_logits, r.r2)) if g]
@@ -311,7 +316,7 @@ class GANTrainer:
         fake = self.generator([noise, labels], training=True)
         with tf.GradientTape() as tape:
             d_loss, d_hits, _, _ = self.discriminator_loss(
-                real, fake, labels, labels, penalty_weights, draws
+                real, fake, labels, labels, penalty_weights, draws, fakes_paired=False
             )
         self._apply(self.d_optimizer, tape, d_loss, self.discriminator)
         return d_loss, d_hits

@@ -73,8 +73,9 @@ def validate(self):
             )
     if self.gradient_penalty is not None and self.gradient_penalty < 0:
         raise CganError(f"--gradient_penalty must be >= 0, got {self.gradient_penalty}")
-    if self.minibatch_stddev is not None and self.minibatch_stddev < 0:
-        raise CganError(f"--minibatch_stddev must be >= 0, got {self.minibatch_stddev}")
+    group = self.minibatch_stddev
+    if group is not None and group != 0 and group < 2:  # a group of one has no spread
+        raise CganError(f"--minibatch_stddev must be 0 or at least 2, got {self.minibatch_stddev}")
     for name in ("mode_seeking", "r1", "r2"):
         if getattr(self, name) is not None and not 0 <= getattr(self, name) < float("inf"):
             raise CganError(f"--{name} must be >= 0, got {getattr(self, name)}")

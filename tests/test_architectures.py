@@ -10,6 +10,7 @@ import tensorflow as tf
 from cgan import losses, registry
 from cgan.architectures import blocks
 from cgan.config import Config
+from cgan.errors import CganError
 from cgan.trainer import GANTrainer
 
 LATENT = 16
@@ -278,14 +279,11 @@ def test_r1_and_r2_add_half_gamma_times_the_squared_input_gradient_of_reals_and_
     fake = tf.random.stateless_uniform([BATCH, 2, 2, 1], seed=[0, 3])
     labels = tf.zeros([BATCH], tf.int32)
 
+    def loss_trainer(recipe):
+        return GANTrainer(generator, discriminator, recipe, BATCH, tf.distribute.get_strategy())
+
     def loss(**penalties):
-        trainer = GANTrainer(
-            generator,
-            discriminator,
-            dataclasses.replace(base, **penalties),
-            BATCH,
-            tf.distribute.get_strategy(),
-        )
+        trainer = loss_trainer(dataclasses.replace(base, **penalties))
         return float(trainer.discriminator_loss(real, fake, labels, labels, None)[0])
 
     plain = loss()
@@ -297,6 +295,16 @@ def test_r1_and_r2_add_half_gamma_times_the_squared_input_gradient_of_reals_and_
     np.testing.assert_allclose(loss(r1=3.0) - plain, 1.5, rtol=1e-5)
     np.testing.assert_allclose(loss(r2=5.0) - plain, 2.5, rtol=1e-5)
     np.testing.assert_allclose(loss(r1=3.0, r2=5.0) - plain, 4.0, rtol=1e-5)
+    # The penalty reaches D's weights through the second-order path: gamma/2 sum_j w_j^2 per
+    # example has gradient gamma * w_j = 3 * 0.5 for each of the 4 kernel entries.
+    trainer = loss_trainer(dataclasses.replace(base, r1=3.0))
+    kernel = discriminator.trainable_weights[0]
+    with tf.GradientTape() as tape:
+        penalised = trainer.discriminator_loss(real, fake, labels, labels, None)[0]
+    with tf.GradientTape() as plain_tape:
+        unpenalised = loss_trainer(base).discriminator_loss(real, fake, labels, labels, None)[0]
+    difference = tape.gradient(penalised, kernel) - plain_tape.gradient(unpenalised, kernel)
+    np.testing.assert_allclose(difference.numpy().ravel(), [1.5] * 4, rtol=1e-5)
 
 
 def test_a_pairing_loss_sets_each_fake_against_the_real_of_its_label():
@@ -308,14 +316,18 @@ def test_a_pairing_loss_sets_each_fake_against_the_real_of_its_label():
     # with the mode-seeking term, fakes 0 and 1 were drawn for real 0's label, 2 and 3 for real
     # 2's: they are set against reals 0 and 2
     np.testing.assert_array_equal(trainer.paired(real_logits)[:, 0], [1.0, 1.0, 3.0, 3.0])
-    noise = tf.constant(np.repeat([[0.0], [1.0], [0.0], [1.0]], LATENT, axis=1), tf.float32)
-    g_loss = trainer.generator_loss(
-        tf.zeros([4, 2, 2, 1]), noise, (fake_logits, None), None, real_logits
-    )
+    # in each pair the images and the noise vectors differ by 1 everywhere: the term is
+    # 1 / (1 + 1e-5), times its weight
+    rows = np.array([0.0, 1.0, 0.0, 1.0], np.float32)
+    fake = tf.constant(np.broadcast_to(rows[:, None, None, None], (4, 2, 2, 1)))
+    noise = tf.constant(np.repeat(rows[:, None], LATENT, axis=1))
+    g_loss = trainer.generator_loss(fake, noise, (fake_logits, None), None, real_logits)
     softplus = lambda x: np.log1p(np.exp(x))  # noqa: E731
-    mode_seeking = 0.5 * 1e5  # one image from two noise vectors: the term's largest value
-    np.testing.assert_allclose(
-        float(g_loss), np.mean(softplus(np.array([1.0, 1.0, 3.0, 3.0]))) + mode_seeking, rtol=1e-5
+    expected = np.mean(softplus(np.array([1.0, 1.0, 3.0, 3.0]))) + 0.5 / (1 + 1e-5)
+    np.testing.assert_allclose(float(g_loss), expected, rtol=1e-6)  # unpaired: 0.45 more
+    # critic steps (critic_steps > 1) draw their fakes for the batch's own labels: row i with i
+    np.testing.assert_array_equal(
+        trainer.paired(real_logits, fakes_paired=False)[:, 0], [1.0, 2.0, 3.0, 4.0]
     )
 
 
@@ -332,3 +344,15 @@ def test_minibatch_stddev_appends_each_groups_mean_spread_as_a_channel():
     flat = blocks.MinibatchStddev(group_size=4)(tf.reshape(tf.constant(x), [4, 12])).numpy()
     # one group of four: per feature the values 0, 2, 5, 5 (mean 3): std sqrt(4.5)
     np.testing.assert_allclose(flat[:, 12], [np.sqrt(4.5)] * 4, rtol=1e-6)
+
+
+def test_a_builder_of_three_arguments_still_builds_and_names_the_option_it_lacks():
+    def build(image_shape, latent_dim, num_classes):
+        return _build("dense")
+
+    three = registry.Architecture("three", build, registry.Recipe(conditional=False))
+    generator, discriminator = three.networks(MNIST, LATENT, CLASSES)
+    assert discriminator.output_shape == (None, 1)
+    with_spread = registry.Recipe(conditional=False, minibatch_stddev=4)
+    with pytest.raises(CganError, match="--minibatch_stddev: architecture 'three' does not offer"):
+        three.networks(MNIST, LATENT, CLASSES, with_spread)

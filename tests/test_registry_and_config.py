@@ -57,7 +57,8 @@ def test_unknown_architecture_lists_the_known_ones():
         (dict(mode_seeking=-0.5), r"^--mode_seeking must be >= 0, got -0.5$"),
         (dict(mode_seeking=float("inf")), r"^--mode_seeking must be >= 0, got inf$"),
         (dict(r1=-1.0), r"^--r1 must be >= 0, got -1.0$"),
-        (dict(minibatch_stddev=-2), r"^--minibatch_stddev must be >= 0, got -2$"),
+        (dict(minibatch_stddev=-2), r"^--minibatch_stddev must be 0 or at least 2, got -2$"),
+        (dict(minibatch_stddev=1), r"^--minibatch_stddev must be 0 or at least 2, got 1$"),
         (dict(r2=float("nan")), r"^--r2 must be >= 0, got nan$"),
         (
             dict(augment="translation,flip"),
@@ -157,6 +158,9 @@ def test_every_recipe_field_but_conditional_is_a_config_field_that_overrides_it(
     assert recipe_fields - {"conditional"} == set(overrides) <= config_fields
     assert dataclasses.asdict(Config(**overrides).recipe) == dict(overrides, conditional=True)
     assert Config(arch="cgan", augment="none").recipe.augment == ""  # "" is no flag value
+    assert (
+        Config(arch="cgan", augment=" cutout, translation").recipe.augment == "cutout,translation"
+    )
 
 
 def test_every_field_has_help_and_a_value_outside_its_choices_is_refused_listing_them():

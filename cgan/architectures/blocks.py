@@ -74,7 +74,9 @@ class MinibatchStddev(layers.Layer):
 
     def call(self, x):
         shape = tf.shape(x)
-        groups = tf.reshape(x, tf.concat([[-1, self.group_size], shape[1:]], axis=0))
+        groups = tf.reshape(  # in float32: bfloat16 keeps 8 bits of a difference of squares
+            tf.cast(x, tf.float32), tf.concat([[-1, self.group_size], shape[1:]], axis=0)
+        )
         centred = groups - tf.reduce_mean(groups, axis=1, keepdims=True)
         std = tf.sqrt(tf.reduce_mean(tf.square(centred), axis=1) + 1e-8)  # (G, features...)
         spread = tf.reduce_mean(std, axis=list(range(1, len(x.shape))))  # (G,)
