@@ -1,8 +1,5 @@
-"""The one GradientTape trainer shared by every architecture.
-
-It never imports an architecture and never reads flags: it gets two models and
-a recipe (loss name, penalty weight, critic steps, optimizer settings).
-"""
+"""The one GradientTape trainer shared by every architecture: it never imports an architecture
+and never reads flags; it gets two models and a recipe (cgan.registry.Recipe)."""
 
 import keras
 import tensorflow as tf
@@ -230,11 +227,9 @@ class GANTrainer:
     def discriminator_loss(
         self, real, fake, labels, fake_labels, penalty_weights, draws=None, fakes_paired=True
     ):
-        """(mean loss, mean accuracy, fake outputs, real logits): the last two serve a joint
-        generator update. `fake_labels`: the labels the fakes were drawn for (`fakes_paired`:
-        fake_labels(labels)); `penalty_weights`: WGAN-GP's interpolation weights (None without
-        it); `draws`: (B, 2, n) augmentation numbers for the reals and the fakes (None without
-        augmentation)."""
+        """(mean loss, mean accuracy, fake outputs, real logits), the last two for a joint update.
+        `fake_labels`: the fakes' labels (`fakes_paired`: from fake_labels); `penalty_weights`:
+        WGAN-GP's (or None); `draws`: (B, 2, n) augmentation numbers, reals and fakes (or None)."""
         r = self.recipe
         penalised = [(x, gamma) for x, gamma in ((real, r.r1), (fake, r.r2)) if gamma]
         # R1 and R2 differentiate the same passes the loss uses, through the augmentation.
@@ -346,8 +341,7 @@ class GANTrainer:
 
 
 def _part(inputs, index):
-    """inputs[:, index] of an optional step input (a pass's share; the reals' or the fakes'
-    augmentation numbers), None without it."""
+    """inputs[:, index] of an optional step input (a pass's share, reals' or fakes' numbers)."""
     return None if inputs is None else inputs[:, index]
 
 
