@@ -6,9 +6,10 @@ import tensorflow as tf
 
 from cgan import augment, losses, step_inputs
 from cgan.schedules import get_decay
+from cgan.trainer_state import TrainerState
 
 
-class GANTrainer:
+class GANTrainer(TrainerState):
     """Owns the optimizers, the optional EMA generator, and the distributed train step."""
 
     def __init__(
@@ -68,76 +69,6 @@ class GANTrainer:
         r = self.recipe
         adam = keras.optimizers.Adam(r.learning_rate, beta_1=r.beta_1, beta_2=r.beta_2)
         return keras.optimizers.LossScaleOptimizer(adam) if self.loss_scaling else adam
-
-    @property
-    def sampler(self):
-        """The generator to draw with: the weight average when EMA is on."""
-        return self.ema_generator or self.generator
-
-    def checkpoint(self, **extra):
-        """A tf.train.Checkpoint of everything needed to resume exactly, plus `extra` trackables:
-        weights, optimizer states (learning rate included), step, the noise generator's state
-        and the models' own random states (dropout masks), which Keras leaves out of a model's
-        checkpoint."""
-        parts = dict(
-            extra,
-            generator=self.generator,
-            discriminator=self.discriminator,
-            g_optimizer=self.g_optimizer,
-            d_optimizer=self.d_optimizer,
-            step=self.step,
-            learning_rate_scale=self.learning_rate_scale,
-            random_states=[
-                v for model in (self.generator, self.discriminator) for v in _random_states(model)
-            ],
-        )
-        if self.ema_generator is not None:
-            parts["ema_generator"] = self.ema_generator
-        return tf.train.Checkpoint(**parts)
-
-    def _watched(self):
-        """The variables the divergence guard checks: every weight of every network."""
-        models = [self.generator, self.discriminator] + (
-            [self.ema_generator] if self.ema_generator else []
-        )
-        return [(model, weight) for model in models for weight in model.weights]
-
-    def _finite_flags_fn(self):
-        return tf.stack([tf.reduce_all(tf.math.is_finite(weight)) for _, weight in self._watched()])
-
-    def non_finite_weights(self):
-        """Names of the weights holding a NaN or an infinity ("generator/dense/kernel"), [] if
-        none."""
-        flags = self._finite_flags().numpy()
-        return [
-            f"{model.name}/{weight.path}"
-            for (model, weight), ok in zip(self._watched(), flags)
-            if not ok
-        ]
-
-    def learning_rates(self):
-        """The current (generator, discriminator) learning rates."""
-        return tuple(
-            float(optimizer.learning_rate.numpy())
-            for optimizer in (self.g_optimizer, self.d_optimizer)
-        )
-
-    def set_progress(self, progress):
-        """Sets both learning rates for a point `progress` (0 to 1) of the way through the budget:
-        the recipe's rate, times what the divergence guard left of it, times the decay."""
-        rate = (
-            self.recipe.learning_rate
-            * float(self.learning_rate_scale.numpy())
-            * self.decay(progress)
-        )
-        for optimizer in (self.g_optimizer, self.d_optimizer):
-            optimizer.learning_rate = rate
-
-    def halve_learning_rate(self):
-        """Halves the learning rate of every later step (the divergence guard's remedy); returns the
-        recipe's rate times what is left, before any decay."""
-        self.learning_rate_scale.assign(self.learning_rate_scale / 2)
-        return self.recipe.learning_rate * float(self.learning_rate_scale.numpy())
 
     def step_inputs(self, step, images, labels):
         """What train step `step` consumes (cgan.step_inputs.arrange), from its critic_steps x B
@@ -328,25 +259,7 @@ class GANTrainer:
         self._apply(self.g_optimizer, tape, g_loss, self.generator)
         return g_loss
 
-    def update_ema(self):
-        """Moves the weight average one step towards the generator's weights."""
-        # Warm-up as in tf.train.ExponentialMovingAverage: early steps follow the weights closely.
-        step = tf.cast(self.step, tf.float32)
-        decay = tf.minimum(self.recipe.ema, (1.0 + step) / (10.0 + step))
-        for average, current in zip(self.ema_generator.weights, self.generator.weights):
-            if current.trainable:
-                average.assign(decay * average + (1.0 - decay) * current)
-            else:  # batch-norm statistics are copied, not averaged
-                average.assign(current)
-
 
 def _part(inputs, index):
     """inputs[:, index] of an optional step input (a pass's share, reals' or fakes' numbers)."""
     return None if inputs is None else inputs[:, index]
-
-
-def _random_states(model):
-    """The state variables of a model's random layers (Keras SeedGenerators, e.g. in Dropout):
-    variables of the model that are not weights."""
-    weights = {id(weight) for weight in model.weights}
-    return [variable for variable in model.variables if id(variable) not in weights]
