@@ -9,6 +9,7 @@ DatasetSpec: image shape, number of classes, class names.
 
 import dataclasses
 import functools
+import hashlib
 import os
 import re
 import socket
@@ -80,6 +81,23 @@ def _check_manual_dir(builder, manual_dir):
             )
 
 
+def _check_checksums(builder, manual_dir):
+    """Refuses a manual file whose sha256 is not the one tfds records for it, before preparing:
+    tfds itself finds a bad file only after reading the others."""
+    for info in (builder.url_infos or {}).values():
+        path = os.path.join(manual_dir, info.filename or "")
+        if not info.checksum or not os.path.isfile(path):
+            continue
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != info.checksum:
+            raise CganError(
+                f"{path} fails its checksum: replace it with the original {builder.name} file"
+            )
+
+
 def _tfds_builder(source):
     """The tfds builder of source.dataset, refused unless it has an image and a label feature."""
     import tensorflow_datasets as tfds
@@ -123,6 +141,8 @@ def _prepared_builder(source):
             f"{builder.name} is not prepared and cannot be downloaded (no network); "
             f"{_how_to_supply(builder)}"
         )
+    if source.manual_dir:
+        _check_checksums(builder, source.manual_dir)
     print(
         f"Preparing {builder.name} in {builder.data_dir} (once) "
         f"from {source.manual_dir or 'the network'}"

@@ -1,9 +1,9 @@
 """Run by test_distribute.py in a process of its own, since two logical CPU devices must be set up
-before TensorFlow starts: for every registered architecture (and cgan with every recipe technique
-on), one train step under a MirroredStrategy over the two devices and one on a single device,
-from the same weights on the same global batch. Prints one JSON line: {arch: largest absolute
-difference of any weight after the step (generator, discriminator, weight average, batch-norm
-statistics, optimizer slots)}.
+before TensorFlow starts: for each architecture named (conftest.equivalence_cases; by default
+every registered one, and cgan with every recipe technique on), one train step under a
+MirroredStrategy over the two devices and one on a single device, from the same weights on the
+same global batch. Prints one JSON line: {arch: largest absolute difference of any weight after
+the step (generator, discriminator, weight average, batch-norm statistics, optimizer slots)}.
 
     python tests/replica_equivalence.py [arch ...]
 """

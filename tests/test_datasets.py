@@ -149,9 +149,9 @@ def test_a_short_mnist_run_at_32_pixels(tmp_path, mnist_dir, data_dir):
     config = Config(
         arch="cgan",
         image_size=32,
-        steps=60,
+        steps=10,
         batch_size=32,
-        log_every=20,
+        log_every=5,
         output_dir=str(tmp_path),
         mnist_dir=mnist_dir,
         data_dir=data_dir,
