@@ -159,8 +159,9 @@ def check_same_model(context, training=False):
         raise CganError(f"{files.dir} holds {'; '.join(found)}; {hint}")
 
 
-def write_run_json(context):
-    """Writes run.json: the Config, the digit it trains on and the recipe, for later checks."""
+def write_run_json(context, dtype_policy):
+    """Writes run.json: the Config, the digit it trains on, the recipe and the Keras dtype policy
+    the networks compute in (what --mixed_precision=auto chose), for later checks."""
     config = context.config
     write_json(
         context.files.config,
@@ -168,6 +169,7 @@ def write_run_json(context):
             dataclasses.asdict(config),
             train_digit=context.train_digit,
             recipe=dataclasses.asdict(context.recipe),
+            dtype_policy=dtype_policy,
         ),
     )
 

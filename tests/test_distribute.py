@@ -365,6 +365,10 @@ def test_steps_per_execution_logs_checkpoints_and_trains_as_one_step_per_call(on
 def test_a_run_is_resumed_in_the_precision_it_was_trained_in(
     one_device_runs, capfd, synthetic_digits
 ):
+    # run.json records what the networks computed in (what --mixed_precision=auto resolves to)
+    with open(os.path.join(one_device_runs.single, "run.json")) as f:
+        saved = json.load(f)
+    assert (saved["mixed_precision"], saved["dtype_policy"]) == ("off", "float32")
     before = snapshot(one_device_runs.single)
     args = _worker_args(one_device_runs.single, synthetic_digits)
     # float16 checkpoints a loss scale in the optimizers
