@@ -3,13 +3,17 @@ the MNIST judge) and helpers for command-line tests.
 
 A cold judge cache is filled by a process started with the session, and the modules whose tests
 score with the judge (they ask for `mnist_judge`) run last: its minutes of training overlap
-the tests that need no judge instead of adding to them.
+the tests that need no judge instead of adding to them. A module may also name commands to run
+once the judge is trained (`after_judge_jobs`, see AfterJudge): they run in processes of their
+own on the core the judge leaves, while this process runs the other judge tests, and the
+modules with such jobs run last of all.
 """
 
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import types
 
@@ -60,9 +64,13 @@ def mnist_dir():
 
 
 def pytest_collection_modifyitems(items):
-    """Modules with a test that asks for the MNIST judge run last (in file order, as the others)."""
+    """Modules with a test that asks for the MNIST judge run last, and of those the ones with jobs
+    after the judge (each in file order, as the others)."""
     late = {item.path for item in items if "mnist_judge" in getattr(item, "fixturenames", ())}
-    items.sort(key=lambda item: item.path in late)  # a stable sort: the order is otherwise kept
+    # a stable sort: the order is otherwise kept
+    items.sort(
+        key=lambda item: (item.path in late, hasattr(getattr(item, "module", None), JOBS_HOOK))
+    )
 
 
 def equivalence_cases():
@@ -89,20 +97,145 @@ def _wanted(session, fixture):
     return any(fixture in getattr(item, "fixturenames", ()) for item in session.items)
 
 
-def _start(folder, command, nice=0):
-    """python `command` started in a process of its own (`nice`: at a lower priority), its output
+def _start(folder, command, nice=0, cwd=REPO, env=None):
+    """`command` (argv) started in a process of its own (`nice`: at a lower priority), its output
     going to files in `folder`: a pipe nobody reads yet would stall it once full."""
     outputs = types.SimpleNamespace(stdout=folder / "stdout.txt", stderr=folder / "stderr.txt")
     priority = ["nice", "-n", str(nice)] if nice else []
     with open(outputs.stdout, "w") as stdout, open(outputs.stderr, "w") as stderr:
         process = subprocess.Popen(
-            [*priority, sys.executable, *command],
-            cwd=REPO,
+            [*priority, *command],
+            cwd=cwd,
+            env=env,
             stdout=stdout,
             stderr=stderr,
             start_new_session=True,
         )
     return types.SimpleNamespace(process=process, **vars(outputs))
+
+
+JOBS_HOOK = "after_judge_jobs"  # a test module's function: its commands to run after the judge
+
+
+class AfterJudge:
+    """Commands the tests of several modules want run, started one after another by a thread once
+    the judge's process has ended (trained the judge, or found it cached), each in a process of
+    its own with its output in files: the core the judge's training leaves would otherwise idle
+    while this process runs the judge tests one by one. Without a judge's process (no MNIST
+    files, or no test that scores) the jobs that need no judge run at once, and the others not.
+
+    A module defines after_judge_jobs(folder, data_dir, mnist_dir) -> {name: job(...)}; a job runs
+    when a collected test asks for a fixture of its name, and that fixture gets its `result`."""
+
+    def __init__(self, judge, jobs):
+        self.judge = judge
+        self.jobs = jobs
+        self.running = None
+        self.stopped = False
+        self.lock = threading.Lock()  # stop() never misses a job being started
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            judged = self.judge is not None and self.judge.process.wait() == 0
+            for job in self.jobs.values():
+                try:
+                    job.returncode = self._one(job, judged)
+                except Exception as error:  # e.g. a command not installed: its test fails
+                    job.returncode = f"not run: {error!r}"
+                job.done.set()
+        finally:
+            for job in self.jobs.values():  # none waits forever, whatever happened
+                if not job.done.is_set():
+                    job.returncode = job.returncode or "not run: the session ended"
+                    job.done.set()
+
+    def _one(self, job, judged):
+        """Runs `job` to its end; returns its exit status, or why it has none."""
+        with self.lock:
+            if self.stopped or (job.needs_judge and not judged):
+                return "not run: no judge, or the session ended"
+            self.running = _start(job.folder, job.command, cwd=job.cwd, env=job.env)
+        try:
+            return self.running.process.wait(timeout=job.timeout)
+        except subprocess.TimeoutExpired:
+            _kill(self.running.process)
+            self.running.process.wait()
+            return f"killed after {job.timeout} s"
+
+    def result(self, name):
+        """The finished job `name`: returncode (a text when it did not end by itself), stdout,
+        stderr (texts) and folder (its files, and any it wrote there)."""
+        job = self.jobs[name]
+        job.done.wait()
+        return types.SimpleNamespace(
+            returncode=job.returncode,
+            stdout=_text(job.folder / "stdout.txt"),
+            stderr=_text(job.folder / "stderr.txt"),
+            folder=job.folder,
+        )
+
+    def stop(self):
+        """Kills the running job; the ones after it do not start. The judge's process must have
+        ended."""
+        with self.lock:
+            self.stopped = True
+            if self.running is not None:
+                _kill(self.running.process)
+        self.thread.join()
+
+
+def _text(path):
+    """The file's text; "" when there is none (a job not run)."""
+    return path.read_text() if path.exists() else ""
+
+
+def _kill(process):
+    """SIGKILL to `process`'s group, unless it has ended (and been reaped) already."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def job(command, cwd=None, env_extra=None, timeout=300, needs_judge=True):
+    """A command for AfterJudge: argv `command` (python's path first for a script), run in `cwd`
+    (the job's folder when None) with `env_extra` added to the environment, killed after
+    `timeout` s; not run without the judge when it `needs_judge`."""
+    return types.SimpleNamespace(
+        command=command,
+        cwd=cwd,
+        env=dict(os.environ, **(env_extra or {})),
+        timeout=timeout,
+        needs_judge=needs_judge,
+        done=threading.Event(),
+        returncode=None,
+    )
+
+
+def _jobs(session, tmp_path_factory, data_dir, mnist_dir):
+    """The jobs after the judge that the collected tests ask for, in the modules' order."""
+    wanted = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    jobs = {}
+    for module in dict.fromkeys(getattr(item, "module", None) for item in session.items):
+        if hasattr(module, JOBS_HOOK):
+            folder = tmp_path_factory.mktemp(module.__name__.rsplit(".", 1)[-1] + "-jobs")
+            made = getattr(module, JOBS_HOOK)(folder, data_dir, mnist_dir)
+            for name, spec in made.items():
+                if name in wanted:
+                    spec.folder = folder / name
+                    spec.folder.mkdir()
+                    spec.cwd = spec.cwd or spec.folder
+                    jobs[name] = spec
+    return jobs
+
+
+@pytest.fixture(scope="session")
+def after_judge(background):
+    """The AfterJudge of the session (see there): a fixture of a job that needs the judge asks for
+    mnist_judge first, so that it is skipped, as that is, without the MNIST files."""
+    return background.after_judge
 
 
 @pytest.fixture(scope="session")
@@ -114,22 +247,24 @@ def tfds_folder(tmp_path_factory):
 @pytest.fixture(scope="session", autouse=True)
 def background(request, tmp_path_factory, tfds_folder):
     """The slow checks with processes of their own, started with the session when a collected
-    test asks for them, to overlap the tests before: the MNIST judge's training (when the cache
-    has none and the files are there) and tests/replica_equivalence.py (at low priority: on the
-    CPU the rest leaves). None for each that is not started."""
-    from cgan.judge import judge_folder
-
-    started = types.SimpleNamespace(judge=None, equivalence=None)
+    test asks for them, to overlap the tests before: the MNIST judge's process (when the files are
+    there: it prepares MNIST, then trains the judge when the cache has none),
+    tests/replica_equivalence.py (at low priority: on the CPU the rest leaves), and the jobs
+    after the judge (AfterJudge). None for each that is not started."""
+    started = types.SimpleNamespace(judge=None, equivalence=None, after_judge=None)
     mnist = find_mnist_dir()
-    cached = os.path.exists(os.path.join(judge_folder(), "judge.json"))
-    if _wanted(request.session, "mnist_judge") and mnist and not cached:
+    if _wanted(request.session, "mnist_judge") and mnist:
         folder = tmp_path_factory.mktemp("judge-training")
         prepared = folder / "prepared"  # made once MNIST is prepared in tfds_folder
-        started.judge = _start(folder, ["-c", JUDGE_SCRIPT, mnist, str(tfds_folder), str(prepared)])
+        command = [sys.executable, "-c", JUDGE_SCRIPT, mnist, str(tfds_folder), str(prepared)]
+        started.judge = _start(folder, command)
         started.judge.prepared = prepared
     if _wanted(request.session, "replica_equivalence"):
-        command = [os.path.join(REPO, "tests", "replica_equivalence.py"), *equivalence_cases()]
+        script = os.path.join(REPO, "tests", "replica_equivalence.py")
+        command = [sys.executable, script, *equivalence_cases()]
         started.equivalence = _start(tmp_path_factory.mktemp("equivalence"), command, nice=10)
+    jobs = _jobs(request.session, tmp_path_factory, str(tfds_folder), mnist)
+    started.after_judge = AfterJudge(started.judge, jobs) if jobs else None
     try:
         yield started
     finally:
@@ -138,6 +273,8 @@ def background(request, tmp_path_factory, tfds_folder):
                 os.killpg(run.process.pid, signal.SIGKILL)
             if run is not None:
                 run.process.wait()
+        if started.after_judge is not None:
+            started.after_judge.stop()
 
 
 @pytest.fixture(scope="session")
@@ -170,8 +307,8 @@ def process_settings():
 @pytest.fixture(scope="session")
 def data_dir(tfds_folder, background):
     """A tfds data folder shared by the session, so MNIST is prepared once: by the judge's
-    process when it trains the judge (two processes must never prepare one folder), so this
-    waits for that; else by the first test that reads MNIST."""
+    process when a collected test scores with the judge (two processes must never prepare one
+    folder), so this waits for that; else by the first test that reads MNIST."""
     judge = background.judge
     while judge is not None and not judge.prepared.exists():
         if judge.process.poll() is not None:

@@ -1,19 +1,20 @@
 """--mode=compare and named experiments: the table's arithmetic and layout on hand-made
 figures, the side-by-side picture's layout, and one tiny comparison on real MNIST that
-writes every output and is reused when run again."""
+writes every output and is reused when run again (trained in a process of its own once the judge
+is, beside the other tests: after_judge_jobs)."""
 
-import contextlib
 import csv
 import dataclasses
-import io
 import math
 import os
+import pickle
+import sys
 
 import matplotlib.image
 import numpy as np
 import pytest
+from conftest import job
 
-import cgan
 from cgan import history, plotting, registry
 from cgan.config import Config
 from cgan.errors import CganError
@@ -176,23 +177,51 @@ def test_an_arm_is_an_ordinary_scored_train_run_in_the_compare_folder():
     assert Config(mode="compare", budget_seconds=9).arms == tuple(registry.names())
 
 
-@pytest.fixture(scope="module")
-def comparison(tmp_path_factory, mnist_dir, data_dir, mnist_judge):
-    config = Config(
+# cgan.compare of the pickled Config argv[1], its printed output and result pickled to argv[2].
+COMPARE = """
+import contextlib, io, pickle, sys
+import cgan
+with open(sys.argv[1], "rb") as handle:
+    config = pickle.load(handle)
+printed = io.StringIO()
+with contextlib.redirect_stdout(printed):  # the progress bars and the arm headers
+    result = cgan.compare(config)
+with open(sys.argv[2], "wb") as handle:
+    pickle.dump((printed.getvalue(), result), handle)
+"""
+
+
+def comparison_config(folder, mnist_dir, data_dir):
+    return Config(
         mode="compare",
         archs=("dense", "cgan"),
         budget_images=BUDGET,
         batch_size=BATCH,
         eval_samples=EVAL_SAMPLES,
         log_every=25,
-        output_dir=str(tmp_path_factory.mktemp("compare")),
+        output_dir=str(folder / "compare"),
         mnist_dir=mnist_dir,
         data_dir=data_dir,
     )
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):  # the progress bars and the arm headers
-        result = cgan.compare(config)
-    headers = [line for line in printed.getvalue().splitlines() if line.startswith("arm ")]
+
+
+def after_judge_jobs(folder, data_dir, mnist_dir):
+    """The tiny comparison on real MNIST (conftest.AfterJudge)."""
+    config = folder / "config.pickle"
+    with open(config, "wb") as handle:
+        pickle.dump(comparison_config(folder, mnist_dir, data_dir), handle)
+    command = [sys.executable, "-c", COMPARE, str(config), "result.pickle"]
+    return {"comparison": job(command, timeout=900)}  # a slow day's minutes, beside the tests
+
+
+@pytest.fixture(scope="module")
+def comparison(mnist_dir, data_dir, mnist_judge, after_judge):
+    run = after_judge.result("comparison")
+    assert run.returncode == 0, (run.returncode, run.stderr[-3000:])
+    with open(run.folder / "result.pickle", "rb") as handle:
+        printed, result = pickle.load(handle)
+    config = comparison_config(run.folder.parent, mnist_dir, data_dir)
+    headers = [line for line in printed.splitlines() if line.startswith("arm ")]
     assert headers == [
         f"arm 1/2: dense, seed 0 (1 more after it, {BUDGET:,} images of training each)",
         "arm 2/2: cgan, seed 0 (the last)",

@@ -1,17 +1,18 @@
 """What a user gets without training: the generator shipped in samples/, drawn from Keras alone,
 from the command line (run.py, python -m cgan, the cgan command) and from Python; the README's
-Python section and the quickstart notebook, executed as written."""
+Python section and the quickstart notebook, executed as written. The commands run in processes
+of their own beside the other tests (after_judge_jobs): once the judge is trained, or at once for
+those that need no judge when there is none."""
 
 import json
 import os
 import re
-import subprocess
 import sys
 
 import matplotlib.image
 import numpy as np
 import pytest
-from conftest import REPO, run_in_process
+from conftest import REPO, job, run_in_process
 
 import cgan
 from experiments import configs
@@ -33,19 +34,123 @@ pixels = np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
 np.save(sys.argv[2], pixels)
 assert not [name for name in sys.modules if name.split(".")[0] == "cgan"]
 """
+# Runs the quickstart notebook with the parameters cell replaced, then writes it with its outputs.
+NOTEBOOK = """
+import sys
+import nbclient
+import nbformat
+
+source, parameters, folder, target = sys.argv[1:]
+notebook = nbformat.read(source, as_version=4)
+(cell,) = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
+cell.source = parameters
+client = nbclient.NotebookClient(
+    notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": folder}}
+)
+client.execute()
+nbformat.write(notebook, target)
+"""
+README_CHECK = (
+    "\nimport sys, numpy\nnumpy.save('sevens.npy', sevens)\nprint('fid', metrics['fid'])\n"
+    "flags = sys.modules.get('absl.flags')\n"
+    "assert 'cgan.cli' not in sys.modules and not (flags and flags.FLAGS.is_parsed())\n"
+)  # the library never touches the command line's flags
 
 
-def test_the_shipped_generator_draws_a_requested_digit_with_keras_alone(tmp_path, mnist_judge):
-    target = tmp_path / "sevens.npy"
-    done = subprocess.run(
-        [sys.executable, "-c", KERAS_ONLY, SHIPPED, str(target)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,  # not the repository: cgan is not importable by accident
-        timeout=120,
+def draw_sevens(folder):
+    """run.py's arguments to draw 7s from the shipped generator into `folder`/out."""
+    return ["--mode=generate", "--digit=7", f"--generator={SHIPPED}", f"--output_dir={folder}/out"]
+
+
+def python_section(readme):
+    """The ```python blocks of the README's "## From Python" section, joined."""
+    section = readme.split("\n## From Python\n", 1)[1].split("\n## ", 1)[0]
+    return "\n".join(re.findall(r"```python\n(.*?)```", section, re.S))
+
+
+def readme_code():
+    with open(os.path.join(REPO, "README.md")) as handle:
+        return python_section(handle.read())
+
+
+def after_judge_jobs(folder, data_dir, mnist_dir):
+    """The module's commands (conftest.AfterJudge). The README's code runs in `demo`, with the
+    repository's samples/ beside it; the notebook draws on the run it leaves in runs/demo (its
+    budget is the same), so that the two train once between them."""
+    demo = folder / "demo"
+    demo.mkdir()
+    os.symlink(os.path.join(REPO, "samples"), demo / "samples")
+    session_mnist = dict(TFDS_DATA_DIR=data_dir)  # MNIST as prepared for the session
+    parameters = (
+        "INSTALL = False\n"
+        "BUDGET = dict(steps=20)  # the README's run: reused when that test ran first\n"
+        "EVAL_SAMPLES = 500\n"
+        f"OUTPUT_DIR = {str(demo / 'runs' / 'demo')!r}"
     )
-    assert done.returncode == 0, done.stderr[-2000:]
-    sevens = np.load(target)
+    notebook = os.path.join(REPO, "experiments", "quickstart.ipynb")
+    return {
+        "keras_alone": job(  # in its own folder, not the repository: cgan not importable
+            [sys.executable, "-c", KERAS_ONLY, SHIPPED, "sevens.npy"], timeout=120
+        ),
+        # the shipped generator from each front door: no judge, no MNIST needed
+        "module_draws": job(
+            [sys.executable, "-m", "cgan", *draw_sevens(folder / "module_draws")],
+            timeout=120,
+            needs_judge=False,
+        ),
+        "command_draws": job(
+            [COMMAND, *draw_sevens(folder / "command_draws")], timeout=120, needs_judge=False
+        ),
+        "unknown_experiment": job([COMMAND, "--experiment=nope"], timeout=120, needs_judge=False),
+        "readme_run": job(  # its runs/ go in demo; samples/ is the repository's
+            [sys.executable, "-c", readme_code() + README_CHECK], cwd=demo, env_extra=session_mnist
+        ),
+        "notebook_run": job(
+            [sys.executable, "-c", NOTEBOOK, notebook, parameters, ".", "executed.ipynb"],
+            env_extra=session_mnist,  # the kernel's MNIST too
+            timeout=900,  # it trains when the README's run is not there
+        ),
+    }
+
+
+def finished(run):
+    """The job `run`'s result, once it has exited 0."""
+    assert run.returncode == 0, (run.returncode, run.stderr[-3000:])
+    return run
+
+
+@pytest.fixture(scope="module")
+def keras_alone(mnist_judge, after_judge):
+    return finished(after_judge.result("keras_alone"))
+
+
+@pytest.fixture(scope="module")
+def module_draws(after_judge):
+    return after_judge.result("module_draws")
+
+
+@pytest.fixture(scope="module")
+def command_draws(after_judge):
+    return after_judge.result("command_draws")
+
+
+@pytest.fixture(scope="module")
+def unknown_experiment(after_judge):
+    return after_judge.result("unknown_experiment")
+
+
+@pytest.fixture(scope="module")
+def readme_run(mnist_judge, after_judge):
+    return after_judge.result("readme_run")
+
+
+@pytest.fixture(scope="module")
+def notebook_run(mnist_judge, after_judge):
+    return after_judge.result("notebook_run")
+
+
+def test_the_shipped_generator_draws_a_requested_digit_with_keras_alone(keras_alone, mnist_judge):
+    sevens = np.load(keras_alone.folder / "sevens.npy")
     assert sevens.shape == (200, 28, 28, 1) and sevens.dtype == np.uint8
     judged = mnist_judge.probabilities(sevens).argmax(axis=1)
     assert np.mean(judged == 7) >= 0.97  # measured 1.0
@@ -62,98 +167,46 @@ def test_the_shipped_generator_scores_near_its_recorded_figures(tmp_path, data_d
     assert metrics["fid"] < 3 * metrics["floor"]["fid"] + 0.5  # 2,000 samples bias FID upwards
 
 
-def test_every_front_door_draws_the_same_digits_from_the_shipped_generator(tmp_path, capfd):
-    args = ["--mode=generate", "--digit=7", f"--generator={SHIPPED}"]
-    drawn = run_in_process(capfd, *args, f"--output_dir={tmp_path / 'run_py'}")
+def test_every_front_door_draws_the_same_digits_from_the_shipped_generator(
+    tmp_path, capfd, module_draws, command_draws
+):
+    drawn = run_in_process(capfd, *draw_sevens(tmp_path))
     assert drawn.returncode == 0, drawn.stderr
-    picture = (tmp_path / "run_py" / "digit_7.png").read_bytes()
-    for name, command in (("module", [sys.executable, "-m", "cgan"]), ("command", [COMMAND])):
-        done = subprocess.run(
-            command + args + [f"--output_dir={tmp_path / name}"],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            timeout=120,
-        )
+    picture = (tmp_path / "out" / "digit_7.png").read_bytes()
+    for done in (module_draws, command_draws):  # python -m cgan, and the cgan command
         assert done.returncode == 0, done.stderr[-2000:]
-        assert done.stdout.strip() == f"wrote {tmp_path / name / 'digit_7.png'}"
-        assert (tmp_path / name / "digit_7.png").read_bytes() == picture
-    grid = matplotlib.image.imread(tmp_path / "run_py" / "digit_7.png")
+        assert done.stdout.strip() == f"wrote {done.folder / 'out' / 'digit_7.png'}"
+        assert (done.folder / "out" / "digit_7.png").read_bytes() == picture
+    grid = matplotlib.image.imread(tmp_path / "out" / "digit_7.png")
     assert grid.shape[:2] == (2 * (10 * 30 + 2), 2 * (10 * 30 + 2))
 
 
-def test_the_cgan_command_knows_the_named_experiments_from_any_folder(tmp_path):
-    done = subprocess.run(
-        [COMMAND, "--experiment=nope"], capture_output=True, text=True, cwd=tmp_path, timeout=120
-    )
+def test_the_cgan_command_knows_the_named_experiments_from_any_folder(unknown_experiment):
+    done = unknown_experiment  # run in a folder of its own, not the repository
     assert done.returncode == 2
     known = ", ".join(configs.names())
     assert done.stderr.strip() == f"error: unknown experiment 'nope'; known: {known}"
 
 
-def python_section(readme):
-    """The ```python blocks of the README's "## From Python" section, joined."""
-    section = readme.split("\n## From Python\n", 1)[1].split("\n## ", 1)[0]
-    return "\n".join(re.findall(r"```python\n(.*?)```", section, re.S))
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """The folder the README's code runs in; the notebook draws on the run it leaves in
-    runs/demo (its budget is the same), so that the two train once between them."""
-    return tmp_path_factory.mktemp("demo")
-
-
-def test_the_readme_python_section_runs_as_written(demo, data_dir, mnist_judge):
-    tmp_path = demo
-    with open(os.path.join(REPO, "README.md")) as handle:
-        code = python_section(handle.read())
+def test_the_readme_python_section_runs_as_written(readme_run, mnist_judge):
+    code = readme_code()
     assert "cgan.load(" in code and "cgan.train(" in code and "cgan.evaluate(" in code
-    os.symlink(os.path.join(REPO, "samples"), tmp_path / "samples")
-    check = (
-        "\nimport sys, numpy\nnumpy.save('sevens.npy', sevens)\nprint('fid', metrics['fid'])\n"
-        "flags = sys.modules.get('absl.flags')\n"
-        "assert 'cgan.cli' not in sys.modules and not (flags and flags.FLAGS.is_parsed())\n"
-    )  # the library never touches the command line's flags
-    done = subprocess.run(
-        [sys.executable, "-c", code + check],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,  # its runs/ go here; samples/ is the repository's
-        env=dict(os.environ, TFDS_DATA_DIR=data_dir),  # MNIST as prepared for the session
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = finished(readme_run)
+    demo = done.folder.parent / "demo"  # where it ran
     assert done.stdout.splitlines()[0] == f"{tuple(map(str, range(10)))} (16, 28, 28)"
-    sevens = np.load(tmp_path / "sevens.npy")
+    sevens = np.load(demo / "sevens.npy")
     assert (mnist_judge.probabilities(sevens[..., None]).argmax(axis=1) == 7).all()
-    with open(tmp_path / "runs" / "demo" / "metrics.json") as handle:
+    with open(demo / "runs" / "demo" / "metrics.json") as handle:
         fid = json.load(handle)["fid"]
     assert done.stdout.splitlines()[-1] == f"fid {fid}"
     assert done.stdout.splitlines()[-2].startswith(f"FID {fid:.3f}, real digits ")
 
 
-def test_the_quickstart_notebook_runs_and_shows_its_results(
-    tmp_path, demo, monkeypatch, data_dir, mnist_judge
-):
-    import nbclient
+def test_the_quickstart_notebook_runs_and_shows_its_results(notebook_run):
     import nbformat
 
-    notebook = nbformat.read(os.path.join(REPO, "experiments", "quickstart.ipynb"), as_version=4)
-    (parameters,) = [
-        cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])
-    ]
-    parameters.source = (
-        "INSTALL = False\n"
-        "BUDGET = dict(steps=20)  # the README's run: reused when that test ran first\n"
-        "EVAL_SAMPLES = 500\n"
-        f"OUTPUT_DIR = {str(demo / 'runs' / 'demo')!r}"
-    )
-    monkeypatch.setenv("TFDS_DATA_DIR", data_dir)  # the kernel's MNIST: as prepared for the session
-    client = nbclient.NotebookClient(
-        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
-    )
-    client.execute()
+    notebook = nbformat.read(finished(notebook_run).folder / "executed.ipynb", as_version=4)
+    demo = notebook_run.folder.parent / "demo"
     outputs = [
         output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
     ]
