@@ -4,16 +4,15 @@ the MNIST judge) and helpers for command-line tests.
 A cold judge cache is filled by a process started with the session, and the modules whose tests
 score with the judge (they ask for `mnist_judge`) run last: its minutes of training overlap
 the tests that need no judge instead of adding to them. A module may also name commands to run
-once the judge is trained (`after_judge_jobs`, see AfterJudge): they run in processes of their
-own on the core the judge leaves, while this process runs the other judge tests, and the
-modules with such jobs run last of all.
+once the judge is trained (`after_judge_jobs`, see processes.AfterJudge): they run in processes
+of their own on the core the judge leaves, while this process runs the other judge tests, and
+the modules with such jobs run last of all.
 """
 
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import types
 
@@ -25,6 +24,7 @@ os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from processes import AfterJudge, start  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIBLING_MNIST = os.path.join(REPO, "..", "shared", "data", "mnist")
@@ -97,121 +97,7 @@ def _wanted(session, fixture):
     return any(fixture in getattr(item, "fixturenames", ()) for item in session.items)
 
 
-def _start(folder, command, nice=0, cwd=REPO, env=None):
-    """`command` (argv) started in a process of its own (`nice`: at a lower priority), its output
-    going to files in `folder`: a pipe nobody reads yet would stall it once full."""
-    outputs = types.SimpleNamespace(stdout=folder / "stdout.txt", stderr=folder / "stderr.txt")
-    priority = ["nice", "-n", str(nice)] if nice else []
-    with open(outputs.stdout, "w") as stdout, open(outputs.stderr, "w") as stderr:
-        process = subprocess.Popen(
-            [*priority, *command],
-            cwd=cwd,
-            env=env,
-            stdout=stdout,
-            stderr=stderr,
-            start_new_session=True,
-        )
-    return types.SimpleNamespace(process=process, **vars(outputs))
-
-
 JOBS_HOOK = "after_judge_jobs"  # a test module's function: its commands to run after the judge
-
-
-class AfterJudge:
-    """Commands the tests of several modules want run, started one after another by a thread once
-    the judge's process has ended (trained the judge, or found it cached), each in a process of
-    its own with its output in files: the core the judge's training leaves would otherwise idle
-    while this process runs the judge tests one by one. Without a judge's process (no MNIST
-    files, or no test that scores) the jobs that need no judge run at once, and the others not.
-
-    A module defines after_judge_jobs(folder, data_dir, mnist_dir) -> {name: job(...)}; a job runs
-    when a collected test asks for a fixture of its name, and that fixture gets its `result`."""
-
-    def __init__(self, judge, jobs):
-        self.judge = judge
-        self.jobs = jobs
-        self.running = None
-        self.stopped = False
-        self.lock = threading.Lock()  # stop() never misses a job being started
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        try:
-            judged = self.judge is not None and self.judge.process.wait() == 0
-            for job in self.jobs.values():
-                try:
-                    job.returncode = self._one(job, judged)
-                except Exception as error:  # e.g. a command not installed: its test fails
-                    job.returncode = f"not run: {error!r}"
-                job.done.set()
-        finally:
-            for job in self.jobs.values():  # none waits forever, whatever happened
-                if not job.done.is_set():
-                    job.returncode = job.returncode or "not run: the session ended"
-                    job.done.set()
-
-    def _one(self, job, judged):
-        """Runs `job` to its end; returns its exit status, or why it has none."""
-        with self.lock:
-            if self.stopped or (job.needs_judge and not judged):
-                return "not run: no judge, or the session ended"
-            self.running = _start(job.folder, job.command, cwd=job.cwd, env=job.env)
-        try:
-            return self.running.process.wait(timeout=job.timeout)
-        except subprocess.TimeoutExpired:
-            _kill(self.running.process)
-            self.running.process.wait()
-            return f"killed after {job.timeout} s"
-
-    def result(self, name):
-        """The finished job `name`: returncode (a text when it did not end by itself), stdout,
-        stderr (texts) and folder (its files, and any it wrote there)."""
-        job = self.jobs[name]
-        job.done.wait()
-        return types.SimpleNamespace(
-            returncode=job.returncode,
-            stdout=_text(job.folder / "stdout.txt"),
-            stderr=_text(job.folder / "stderr.txt"),
-            folder=job.folder,
-        )
-
-    def stop(self):
-        """Kills the running job; the ones after it do not start. The judge's process must have
-        ended."""
-        with self.lock:
-            self.stopped = True
-            if self.running is not None:
-                _kill(self.running.process)
-        self.thread.join()
-
-
-def _text(path):
-    """The file's text; "" when there is none (a job not run)."""
-    return path.read_text() if path.exists() else ""
-
-
-def _kill(process):
-    """SIGKILL to `process`'s group, unless it has ended (and been reaped) already."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def job(command, cwd=None, env_extra=None, timeout=300, needs_judge=True):
-    """A command for AfterJudge: argv `command` (python's path first for a script), run in `cwd`
-    (the job's folder when None) with `env_extra` added to the environment, killed after
-    `timeout` s; not run without the judge when it `needs_judge`."""
-    return types.SimpleNamespace(
-        command=command,
-        cwd=cwd,
-        env=dict(os.environ, **(env_extra or {})),
-        timeout=timeout,
-        needs_judge=needs_judge,
-        done=threading.Event(),
-        returncode=None,
-    )
 
 
 def _jobs(session, tmp_path_factory, data_dir, mnist_dir):
@@ -257,12 +143,14 @@ def background(request, tmp_path_factory, tfds_folder):
         folder = tmp_path_factory.mktemp("judge-training")
         prepared = folder / "prepared"  # made once MNIST is prepared in tfds_folder
         command = [sys.executable, "-c", JUDGE_SCRIPT, mnist, str(tfds_folder), str(prepared)]
-        started.judge = _start(folder, command)
+        started.judge = start(folder, command, cwd=REPO)
         started.judge.prepared = prepared
     if _wanted(request.session, "replica_equivalence"):
         script = os.path.join(REPO, "tests", "replica_equivalence.py")
         command = [sys.executable, script, *equivalence_cases()]
-        started.equivalence = _start(tmp_path_factory.mktemp("equivalence"), command, nice=10)
+        started.equivalence = start(
+            tmp_path_factory.mktemp("equivalence"), command, nice=10, cwd=REPO
+        )
     jobs = _jobs(request.session, tmp_path_factory, str(tfds_folder), mnist)
     started.after_judge = AfterJudge(started.judge, jobs) if jobs else None
     try:

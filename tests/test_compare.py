@@ -13,7 +13,7 @@ import sys
 import matplotlib.image
 import numpy as np
 import pytest
-from conftest import job
+from processes import job
 
 from cgan import history, plotting, registry
 from cgan.config import Config
@@ -206,7 +206,7 @@ def comparison_config(folder, mnist_dir, data_dir):
 
 
 def after_judge_jobs(folder, data_dir, mnist_dir):
-    """The tiny comparison on real MNIST (conftest.AfterJudge)."""
+    """The tiny comparison on real MNIST (processes.AfterJudge)."""
     config = folder / "config.pickle"
     with open(config, "wb") as handle:
         pickle.dump(comparison_config(folder, mnist_dir, data_dir), handle)

@@ -12,7 +12,8 @@ import sys
 import matplotlib.image
 import numpy as np
 import pytest
-from conftest import REPO, job, run_in_process
+from conftest import REPO, run_in_process
+from processes import job
 
 import cgan
 from experiments import configs
@@ -74,7 +75,7 @@ def readme_code():
 
 
 def after_judge_jobs(folder, data_dir, mnist_dir):
-    """The module's commands (conftest.AfterJudge). The README's code runs in `demo`, with the
+    """The module's commands (processes.AfterJudge). The README's code runs in `demo`, with the
     repository's samples/ beside it; the notebook draws on the run it leaves in runs/demo (its
     budget is the same), so that the two train once between them."""
     demo = folder / "demo"

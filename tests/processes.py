@@ -1,0 +1,122 @@
+"""The test session's background processes: commands started with their output in files, and
+the jobs run one after another once the judge's process has ended (AfterJudge)."""
+
+import os
+import signal
+import subprocess
+import threading
+import types
+
+
+def start(folder, command, nice=0, cwd=None, env=None):
+    """`command` (argv) started in a process of its own (`nice`: at a lower priority), its output
+    going to files in `folder`: a pipe nobody reads yet would stall it once full."""
+    outputs = types.SimpleNamespace(stdout=folder / "stdout.txt", stderr=folder / "stderr.txt")
+    priority = ["nice", "-n", str(nice)] if nice else []
+    with open(outputs.stdout, "w") as stdout, open(outputs.stderr, "w") as stderr:
+        process = subprocess.Popen(
+            [*priority, *command],
+            cwd=cwd,
+            env=env,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    return types.SimpleNamespace(process=process, **vars(outputs))
+
+
+class AfterJudge:
+    """Commands the tests of several modules want run, started one after another by a thread once
+    the judge's process has ended (trained the judge, or found it cached), each in a process of
+    its own with its output in files: the core the judge's training leaves would otherwise idle
+    while this process runs the judge tests one by one. Without a judge's process (no MNIST
+    files, or no test that scores) the jobs that need no judge run at once, and the others not.
+
+    A module defines after_judge_jobs(folder, data_dir, mnist_dir) -> {name: job(...)}; a job runs
+    when a collected test asks for a fixture of its name, and that fixture gets its `result`."""
+
+    def __init__(self, judge, jobs):
+        self.judge = judge
+        self.jobs = jobs
+        self.running = None
+        self.stopped = False
+        self.lock = threading.Lock()  # stop() never misses a job being started
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            judged = self.judge is not None and self.judge.process.wait() == 0
+            for job in self.jobs.values():
+                try:
+                    job.returncode = self._one(job, judged)
+                except Exception as error:  # e.g. a command not installed: its test fails
+                    job.returncode = f"not run: {error!r}"
+                job.done.set()
+        finally:
+            for job in self.jobs.values():  # none waits forever, whatever happened
+                if not job.done.is_set():
+                    job.returncode = job.returncode or "not run: the session ended"
+                    job.done.set()
+
+    def _one(self, job, judged):
+        """Runs `job` to its end; returns its exit status, or why it has none."""
+        with self.lock:
+            if self.stopped or (job.needs_judge and not judged):
+                return "not run: no judge, or the session ended"
+            self.running = start(job.folder, job.command, cwd=job.cwd, env=job.env)
+        try:
+            return self.running.process.wait(timeout=job.timeout)
+        except subprocess.TimeoutExpired:
+            _kill(self.running.process)
+            self.running.process.wait()
+            return f"killed after {job.timeout} s"
+
+    def result(self, name):
+        """The finished job `name`: returncode (a text when it did not end by itself), stdout,
+        stderr (texts) and folder (its files, and any it wrote there)."""
+        job = self.jobs[name]
+        job.done.wait()
+        return types.SimpleNamespace(
+            returncode=job.returncode,
+            stdout=_text(job.folder / "stdout.txt"),
+            stderr=_text(job.folder / "stderr.txt"),
+            folder=job.folder,
+        )
+
+    def stop(self):
+        """Kills the running job; the ones after it do not start. The judge's process must have
+        ended."""
+        with self.lock:
+            self.stopped = True
+            if self.running is not None:
+                _kill(self.running.process)
+        self.thread.join()
+
+
+def _text(path):
+    """The file's text; "" when there is none (a job not run)."""
+    return path.read_text() if path.exists() else ""
+
+
+def _kill(process):
+    """SIGKILL to `process`'s group, unless it has ended (and been reaped) already."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def job(command, cwd=None, env_extra=None, timeout=300, needs_judge=True):
+    """A command for AfterJudge: argv `command` (python's path first for a script), run in `cwd`
+    (the job's folder when None) with `env_extra` added to the environment, killed after
+    `timeout` s; not run without the judge when it `needs_judge`."""
+    return types.SimpleNamespace(
+        command=command,
+        cwd=cwd,
+        env=dict(os.environ, **(env_extra or {})),
+        timeout=timeout,
+        needs_judge=needs_judge,
+        done=threading.Event(),
+        returncode=None,
+    )
