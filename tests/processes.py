@@ -84,6 +84,12 @@ class AfterJudge:
             folder=job.folder,
         )
 
+    def finished(self, name):
+        """result(name), once the job has exited 0; else the test fails with its stderr's end."""
+        run = self.result(name)
+        assert run.returncode == 0, (run.returncode, run.stderr[-3000:])
+        return run
+
     def stop(self):
         """Kills the running job; the ones after it do not start. The judge's process must have
         ended."""

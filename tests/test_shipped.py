@@ -114,15 +114,9 @@ def after_judge_jobs(folder, data_dir, mnist_dir):
     }
 
 
-def finished(run):
-    """The job `run`'s result, once it has exited 0."""
-    assert run.returncode == 0, (run.returncode, run.stderr[-3000:])
-    return run
-
-
 @pytest.fixture(scope="module")
 def keras_alone(mnist_judge, after_judge):
-    return finished(after_judge.result("keras_alone"))
+    return after_judge.finished("keras_alone")
 
 
 @pytest.fixture(scope="module")
@@ -142,12 +136,12 @@ def unknown_experiment(after_judge):
 
 @pytest.fixture(scope="module")
 def readme_run(mnist_judge, after_judge):
-    return after_judge.result("readme_run")
+    return after_judge.finished("readme_run")
 
 
 @pytest.fixture(scope="module")
 def notebook_run(mnist_judge, after_judge):
-    return after_judge.result("notebook_run")
+    return after_judge.finished("notebook_run")
 
 
 def test_the_shipped_generator_draws_a_requested_digit_with_keras_alone(keras_alone, mnist_judge):
@@ -192,7 +186,7 @@ def test_the_cgan_command_knows_the_named_experiments_from_any_folder(unknown_ex
 def test_the_readme_python_section_runs_as_written(readme_run, mnist_judge):
     code = readme_code()
     assert "cgan.load(" in code and "cgan.train(" in code and "cgan.evaluate(" in code
-    done = finished(readme_run)
+    done = readme_run
     demo = done.folder.parent / "demo"  # where it ran
     assert done.stdout.splitlines()[0] == f"{tuple(map(str, range(10)))} (16, 28, 28)"
     sevens = np.load(demo / "sevens.npy")
@@ -206,7 +200,7 @@ def test_the_readme_python_section_runs_as_written(readme_run, mnist_judge):
 def test_the_quickstart_notebook_runs_and_shows_its_results(notebook_run):
     import nbformat
 
-    notebook = nbformat.read(finished(notebook_run).folder / "executed.ipynb", as_version=4)
+    notebook = nbformat.read(notebook_run.folder / "executed.ipynb", as_version=4)
     demo = notebook_run.folder.parent / "demo"
     outputs = [
         output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
