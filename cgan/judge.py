@@ -12,7 +12,7 @@ The judge is trained once per dataset (and image size) and recipe, and cached in
     judge.keras      the classifier (written first)
     judge.json       recipe, test accuracy, training time (written last: marks the cache complete)
     reference.npz    judge features of a fixed subset of training digits, the reference of
-                     every score
+                     every score, and what every score needs of them (k-NN radii, KID's part)
     floor.json       the scores of real held-out test digits, the floor any generator is
                      compared with
 A cached file that cannot be read raises CganError naming the folder to delete; it is not
@@ -39,7 +39,7 @@ from cgan import data
 from cgan.datasource import FOLDER_PREFIX, DataSource
 from cgan.errors import CganError
 from cgan.files import atomic_path, write_json
-from cgan.metrics import PR_NEIGHBOURS, conditional_accuracy, kth_neighbour_radii
+from cgan.metrics import PR_NEIGHBOURS, conditional_accuracy, kid_reference, kth_neighbour_radii
 
 JUDGE_RECIPE = dict(
     version=1,  # bump when the code below changes what gets trained
@@ -151,9 +151,7 @@ class Judge:
         self.source = source  # where the reference and floor images come from
         self.image_shape = tuple(model.input_shape[1:])
         self._both = keras.Model(model.inputs, [model.output, model.get_layer("features").output])
-        self._reference_features = None
-        self._reference_indices = None
-        self._reference_radii = None
+        self._reference = None  # reference.npz's arrays, read on first use
 
     def predict_both(self, images, progress=False):
         """(probabilities (N, K), features (N, F)), both float64, in one pass over uint8 images;
@@ -173,51 +171,83 @@ class Judge:
         return self.predict_both(images)[1]
 
     def _load_reference(self):
-        """Reads reference.npz (writing it first if the cache has none): the features of a fixed
+        """Reads reference.npz, writing it first if the cache has none: the features of a fixed
         random subset of training images (JUDGE_RECIPE["reference"]; all of a smaller training
-        set) and their rows."""
+        set), their rows, and what every score needs of them (a file from before it kept those
+        gets them added)."""
         path = os.path.join(self.folder, "reference.npz")
-        if not os.path.exists(path):
+        if os.path.exists(path):
+            stored = _read_npz(path, ("features", "indices"))
+        else:
             settings = JUDGE_RECIPE["reference"]
             images, _ = data.load_arrays("train", self.source)
             rng = np.random.default_rng(settings["seed"])
-            chosen = np.sort(
+            indices = np.sort(
                 rng.choice(len(images), min(settings["size"], len(images)), replace=False)
             )
-            features = self.features(images[chosen]).astype(
-                np.float32
-            )  # halves the file; scores use float64
+            # float32 halves the file; scores use float64
+            stored = dict(
+                features=self.features(images[indices]).astype(np.float32), indices=indices
+            )
+        features = stored["features"].astype(np.float64)
+        if not {"radii", "kid_within"} <= stored.keys():
+            stored.update(
+                radii=kth_neighbour_radii(features, PR_NEIGHBOURS),
+                kid_within=np.float64(kid_reference(features)[1]),
+            )
             with atomic_path(path) as temporary:
-                np.savez(temporary, features=features, indices=chosen)
-        try:
-            with np.load(path) as stored:
-                self._reference_features = stored["features"].astype(np.float64)
-                self._reference_indices = stored["indices"]
-        except (OSError, ValueError, KeyError) as error:
-            raise corrupt_cache(path, error) from None
+                np.savez(temporary, **stored)
+        self._reference = dict(
+            features=features,
+            indices=stored["indices"],
+            radii=stored["radii"],
+            kid=kid_reference(features, stored["kid_within"]),
+        )
 
     @property
     def reference_features(self):
         """Features of the reference: the training images every score is compared with, cached."""
-        if self._reference_features is None:
+        if self._reference is None:
             self._load_reference()
-        return self._reference_features
+        return self._reference["features"]
 
     @property
     def reference_indices(self):
         """The reference's rows in the training split, sorted: what to leave out to score other
         training images."""
-        if self._reference_indices is None:
+        if self._reference is None:
             self._load_reference()
-        return self._reference_indices
+        return self._reference["indices"]
 
     @property
     def reference_radii(self):
-        """Squared distance of each reference row to its PR_NEIGHBOURS-th nearest one, computed
-        once per process: every score needs it."""
-        if self._reference_radii is None:
-            self._reference_radii = kth_neighbour_radii(self.reference_features, PR_NEIGHBOURS)
-        return self._reference_radii
+        """Squared distance of each reference row to its PR_NEIGHBOURS-th nearest one, cached:
+        every score needs it."""
+        if self._reference is None:
+            self._load_reference()
+        return self._reference["radii"]
+
+    @property
+    def reference_kid(self):
+        """metrics.kid_reference of the reference features, its costly part cached: every score
+        needs it."""
+        if self._reference is None:
+            self._load_reference()
+        return self._reference["kid"]
+
+
+def _read_npz(path, required):
+    """Every array of an .npz file: CganError (corrupt_cache) if unreadable or missing one of
+    `required`."""
+    try:
+        with np.load(path) as stored:
+            arrays = {name: stored[name] for name in stored.files}
+        missing = [name for name in required if name not in arrays]
+        if missing:
+            raise KeyError(f"no {missing[0]!r} in the file")
+    except (OSError, ValueError, KeyError) as error:
+        raise corrupt_cache(path, error) from None
+    return arrays
 
 
 def corrupt_cache(path, error):

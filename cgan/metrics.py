@@ -61,13 +61,20 @@ def _polynomial_kernel(x, y):
     return base * base * base  # in place and by multiplication: much faster than ** 3
 
 
-def _unbiased_mmd2(x, y):
+def _within_mean(x):
+    """mean_{i!=j} k(x_i, x_j)."""
+    m = len(x)
+    return (_kernel_sum(x, x) - _kernel_trace(x)) / (m * (m - 1))
+
+
+def _unbiased_mmd2(x, y, x_within=None):
     """Unbiased MMD^2:
-    mean_{i!=j} k(x_i, x_j) + mean_{i!=j} k(y_i, y_j) - 2 mean_{i,j} k(x_i, y_j)."""
-    m, n = len(x), len(y)
-    within = (_kernel_sum(x, x) - _kernel_trace(x)) / (m * (m - 1))
-    within += (_kernel_sum(y, y) - _kernel_trace(y)) / (n * (n - 1))
-    return within - 2.0 * _kernel_sum(x, y) / (m * n)
+    mean_{i!=j} k(x_i, x_j) + mean_{i!=j} k(y_i, y_j) - 2 mean_{i,j} k(x_i, y_j).
+
+    `x_within`: _within_mean(x), when already known."""
+    within = _within_mean(x) if x_within is None else x_within
+    within += _within_mean(y)
+    return within - 2.0 * _kernel_sum(x, y) / (len(x) * len(y))
 
 
 def _kernel_sum(x, y, chunk=2000):
@@ -87,8 +94,21 @@ def _canonical(rows):
     return rows[np.lexsort(rows.T[::-1])]
 
 
+def kid_reference(features, within=None):
+    """What KID needs of one set alone: (its rows in canonical order, their mean kernel), for
+    kernel_inception_distance's `prepared_a` when that set is compared with many. `within`: the
+    mean kernel of an earlier kid_reference of the same rows, when stored."""
+    rows = _canonical(np.asarray(features, np.float64))
+    return rows, _within_mean(rows) if within is None else float(within)
+
+
 def kernel_inception_distance(
-    features_a, features_b, num_subsets=KID_SUBSETS, subset_size=KID_SUBSET_SIZE, seed=0
+    features_a,
+    features_b,
+    num_subsets=KID_SUBSETS,
+    subset_size=KID_SUBSET_SIZE,
+    seed=0,
+    prepared_a=None,
 ):
     """(KID, std): the unbiased polynomial-kernel MMD^2 of the two whole sets, and the spread of
     that estimate over random equal-size subsets (Binkowski et al. 2018).
@@ -96,13 +116,13 @@ def kernel_inception_distance(
     Each subset draws min(subset_size, len(a), len(b)) rows of each set without replacement,
     from the rows in a canonical order, so that both figures are the same for the same sets
     in any order. Unbiased, so KID is near 0 (and may be slightly negative) for two samples of
-    one distribution.
+    one distribution. `prepared_a`: kid_reference(features_a), to skip its part of the work.
     """
-    a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
-    m = min(subset_size, len(a), len(b))
+    m = min(subset_size, len(features_a), len(features_b))
     if m < 2:
         raise ValueError("KID needs at least 2 samples in each set")
-    a, b = _canonical(a), _canonical(b)
+    a, a_within = kid_reference(features_a) if prepared_a is None else prepared_a
+    b = _canonical(np.asarray(features_b, np.float64))
     rng = np.random.default_rng(seed)
     estimates = [
         _unbiased_mmd2(
@@ -110,7 +130,7 @@ def kernel_inception_distance(
         )
         for _ in range(num_subsets)
     ]
-    return _unbiased_mmd2(a, b), float(np.std(estimates))
+    return _unbiased_mmd2(a, b, a_within), float(np.std(estimates))
 
 
 DISTANCE_CHUNK = 1000  # rows per block of pairwise distances: 1000 x 10,000 float64 = 80 MB

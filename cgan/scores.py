@@ -38,11 +38,15 @@ def score(judge, images, labels=None, reference_features=None, progress=False):
     digits_below_5_percent. With `progress`, a progress bar while the judge reads the images.
     """
     if reference_features is None:
-        reference, radii = judge.reference_features, judge.reference_radii
+        reference, radii, kid_part = (
+            judge.reference_features,
+            judge.reference_radii,
+            judge.reference_kid,
+        )
     else:
-        reference, radii = np.asarray(reference_features), None
+        reference, radii, kid_part = np.asarray(reference_features), None, None
     probabilities, features = judge.predict_both(images, progress=progress)
-    kid, kid_std = kernel_inception_distance(reference, features)
+    kid, kid_std = kernel_inception_distance(reference, features, prepared_a=kid_part)
     precision, recall = precision_recall(reference, features, real_radii=radii)
     result = dict(
         num_images=len(features),

@@ -17,10 +17,12 @@ import time
 import types
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# One thread in each TensorFlow pool, for this process and every one it starts: two processes share
-# the 2 cores for most of the session, and pools sized for every core spin against each other.
+# One thread in each TensorFlow and numpy (OpenBLAS) pool, for this process and every one it
+# starts: two processes share the 2 cores for most of the session, and pools sized for every core
+# spin against each other.
 os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

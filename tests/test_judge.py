@@ -53,6 +53,41 @@ def test_a_corrupt_cached_judge_is_a_clear_error(tmp_path):
         load_judge(cache_dir=str(tmp_path), verbose=0)
 
 
+def test_the_reference_file_keeps_what_every_score_needs_and_old_files_get_it(
+    tmp_path, monkeypatch
+):
+    rng = np.random.default_rng(0)
+    features, indices = rng.normal(size=(40, 8)).astype(np.float32), np.arange(0, 80, 2)
+    path = tmp_path / "reference.npz"
+    np.savez(path, features=features, indices=indices)  # as written before they were kept
+    judge = Judge(build_judge_model(), str(tmp_path), accuracy=None)
+    exact = features.astype(np.float64)
+    np.testing.assert_array_equal(judge.reference_features, exact)
+    np.testing.assert_array_equal(judge.reference_indices, indices)
+    radii = metrics.kth_neighbour_radii(exact, metrics.PR_NEIGHBOURS)
+    np.testing.assert_array_equal(judge.reference_radii, radii)
+    rows, within = metrics.kid_reference(exact)
+    np.testing.assert_array_equal(judge.reference_kid[0], rows)
+    assert judge.reference_kid[1] == within
+    with np.load(path) as stored:  # added to the file, the rest as it was
+        assert sorted(stored.files) == ["features", "indices", "kid_within", "radii"]
+        np.testing.assert_array_equal(stored["features"], features)
+        np.testing.assert_array_equal(stored["radii"], radii)
+    # Another judge of the folder reads them instead of computing them again.
+    monkeypatch.setattr("cgan.judge.kth_neighbour_radii", None)
+    monkeypatch.setattr("cgan.metrics._within_mean", None)
+    again = Judge(build_judge_model(), str(tmp_path), accuracy=None)
+    np.testing.assert_array_equal(again.reference_radii, radii)
+    assert again.reference_kid[1] == within
+
+
+def test_a_reference_file_without_its_features_is_a_clear_error(tmp_path):
+    np.savez(tmp_path / "reference.npz", indices=np.arange(3))
+    judge = Judge(build_judge_model(), str(tmp_path), accuracy=None)
+    with pytest.raises(CganError, match="reference.npz.*unreadable.*'features'.*delete"):
+        _ = judge.reference_radii
+
+
 # --- an untrained judge: what it accepts, and the figures score() reports ----------------------
 
 

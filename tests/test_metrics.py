@@ -117,6 +117,22 @@ def test_kid_of_the_same_sets_in_another_order_is_the_same_number():
     assert again == pytest.approx(first, rel=1e-9)
 
 
+def test_kid_with_the_first_set_prepared_is_the_same_number_to_the_last_bit():
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(size=(300, 8)), rng.normal(0.1, size=(50, 8))
+    plain = metrics.kernel_inception_distance(a, b, num_subsets=4, subset_size=40)
+    rows, within = metrics.kid_reference(a[::-1])  # any order of the same rows
+    np.testing.assert_array_equal(rows, metrics.kid_reference(a)[0])
+    for prepared in ((rows, within), metrics.kid_reference(a, within=np.float64(within))):
+        kid = metrics.kernel_inception_distance(
+            a, b, num_subsets=4, subset_size=40, prepared_a=prepared
+        )
+        assert kid == plain  # exactly: scores with a stored part equal those without
+    assert metrics.kernel_inception_distance(
+        a, b, num_subsets=4, subset_size=40, prepared_a=(rows, within + 1.0)
+    )[0] == pytest.approx(plain[0] + 1.0, rel=1e-12)  # and the part given is the part used
+
+
 def test_kid_is_near_zero_for_one_distribution_and_positive_for_a_shift():
     rng = np.random.default_rng(4)
     a, b = rng.normal(size=(2, 2000, 32))
