@@ -18,11 +18,12 @@ import types
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # One thread in each TensorFlow and numpy (OpenBLAS) pool, for this process and every one it
-# starts: two processes share the 2 cores for most of the session, and pools sized for every core
-# spin against each other.
-os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
-os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# starts (the judge's TensorFlow aside, see background): two processes share the 2 cores for most
+# of the session, and pools sized for every core spin against each other.
+TF_POOLS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+USER_POOLS = [name for name in TF_POOLS if name in os.environ]  # theirs are kept everywhere
+for name in (*TF_POOLS, "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(name, "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -145,7 +146,10 @@ def background(request, tmp_path_factory, tfds_folder):
         folder = tmp_path_factory.mktemp("judge-training")
         prepared = folder / "prepared"  # made once MNIST is prepared in tfds_folder
         command = [sys.executable, "-c", JUDGE_SCRIPT, mnist, str(tfds_folder), str(prepared)]
-        started.judge = start(folder, command, cwd=REPO)
+        # TensorFlow's own pools, as run.py trains it: it is left working alone at the end (numpy
+        # keeps one thread, so the floor's KID matches the tests' to the last bits)
+        own = {k: v for k, v in os.environ.items() if k not in TF_POOLS or k in USER_POOLS}
+        started.judge = start(folder, command, cwd=REPO, env=own)
         started.judge.prepared = prepared
     if _wanted(request.session, "replica_equivalence"):
         script = os.path.join(REPO, "tests", "replica_equivalence.py")
