@@ -146,8 +146,8 @@ def background(request, tmp_path_factory, tfds_folder):
         folder = tmp_path_factory.mktemp("judge-training")
         prepared = folder / "prepared"  # made once MNIST is prepared in tfds_folder
         command = [sys.executable, "-c", JUDGE_SCRIPT, mnist, str(tfds_folder), str(prepared)]
-        # TensorFlow's own pools, as run.py trains it: it is left working alone at the end (numpy
-        # keeps one thread, so the floor's KID matches the tests' to the last bits)
+        # TensorFlow's own pools, as run.py trains it: it is the one process left working at the
+        # end of its training (numpy keeps one thread)
         own = {k: v for k, v in os.environ.items() if k not in TF_POOLS or k in USER_POOLS}
         started.judge = start(folder, command, cwd=REPO, env=own)
         started.judge.prepared = prepared
