@@ -204,36 +204,33 @@ class Judge:
             kid=kid_reference(features, stored["kid_within"]),
         )
 
+    def _reference_part(self, name):
+        if self._reference is None:
+            self._load_reference()
+        return self._reference[name]
+
     @property
     def reference_features(self):
         """Features of the reference: the training images every score is compared with, cached."""
-        if self._reference is None:
-            self._load_reference()
-        return self._reference["features"]
+        return self._reference_part("features")
 
     @property
     def reference_indices(self):
         """The reference's rows in the training split, sorted: what to leave out to score other
         training images."""
-        if self._reference is None:
-            self._load_reference()
-        return self._reference["indices"]
+        return self._reference_part("indices")
 
     @property
     def reference_radii(self):
         """Squared distance of each reference row to its PR_NEIGHBOURS-th nearest one, cached:
         every score needs it."""
-        if self._reference is None:
-            self._load_reference()
-        return self._reference["radii"]
+        return self._reference_part("radii")
 
     @property
     def reference_kid(self):
         """metrics.kid_reference of the reference features, its costly part cached: every score
         needs it."""
-        if self._reference is None:
-            self._load_reference()
-        return self._reference["kid"]
+        return self._reference_part("kid")
 
 
 def _read_npz(path, required):
