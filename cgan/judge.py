@@ -31,6 +31,7 @@ import json
 import os
 import re
 import time
+import zipfile
 
 import keras
 import numpy as np
@@ -242,7 +243,7 @@ def _read_npz(path, required):
         missing = [name for name in required if name not in arrays]
         if missing:
             raise KeyError(f"no {missing[0]!r} in the file")
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise corrupt_cache(path, error) from None
     return arrays
 

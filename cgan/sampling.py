@@ -2,6 +2,7 @@
 files samples are exported to and scored from."""
 
 import os
+import zipfile
 
 import keras
 import numpy as np
@@ -184,7 +185,7 @@ def read_samples(path, spec):
         with np.load(path) as stored:
             images = stored["images"]
             labels = stored["labels"] if "labels" in stored else None
-    except (OSError, ValueError, KeyError, EOFError) as error:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise CganError(
             f"--samples {path!r} is not a readable .npz with an 'images' array ({error})"
         ) from None

@@ -81,10 +81,15 @@ def test_the_reference_file_keeps_what_every_score_needs_and_old_files_get_it(
     assert again.reference_kid[1] == within
 
 
-def test_a_reference_file_without_its_features_is_a_clear_error(tmp_path):
-    np.savez(tmp_path / "reference.npz", indices=np.arange(3))
+def test_a_reference_file_without_its_features_or_cut_short_is_a_clear_error(tmp_path):
+    path = tmp_path / "reference.npz"
+    np.savez(path, indices=np.arange(3))
     judge = Judge(build_judge_model(), str(tmp_path), accuracy=None)
     with pytest.raises(CganError, match="reference.npz.*unreadable.*'features'.*delete"):
+        _ = judge.reference_radii
+    np.savez(path, features=np.ones((40, 8), np.float32), indices=np.arange(40))
+    path.write_bytes(path.read_bytes()[:300])  # a truncated file
+    with pytest.raises(CganError, match="reference.npz.*unreadable.*delete"):
         _ = judge.reference_radii
 
 

@@ -166,6 +166,18 @@ def test_gif_frames_follow_the_given_order_and_the_last_is_held(tmp_path):
     )
 
 
+def test_a_samples_file_cut_short_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "samples.npz"
+    images = np.zeros((50, 28, 28), np.uint8)
+    np.savez(path, images=images, labels=np.zeros(50, np.int64))
+    spec = resolve(Config()).spec
+    read, _ = sampling.read_samples(str(path), spec)
+    np.testing.assert_array_equal(read, images)
+    path.write_bytes(path.read_bytes()[:500])
+    with pytest.raises(CganError, match="samples.npz' is not a readable .npz"):
+        sampling.read_samples(str(path), spec)
+
+
 def test_slerp_keeps_the_endpoints_and_walks_the_sphere():
     start, end = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
     path = sampling.slerp(start, end, np.linspace(0, 1, 5))
