@@ -75,10 +75,15 @@ def test_the_reference_file_keeps_what_every_score_needs_and_old_files_get_it(
         np.testing.assert_array_equal(stored["radii"], radii)
     # Another judge of the folder reads them instead of computing them again.
     monkeypatch.setattr("cgan.judge.kth_neighbour_radii", None)
-    monkeypatch.setattr("cgan.metrics._within_mean", None)
+    given = []  # the stored mean kernel each kid_reference call gets (None: computed anew)
+    monkeypatch.setattr(
+        "cgan.judge.kid_reference",
+        lambda rows, within=None: given.append(within) or metrics.kid_reference(rows, within),
+    )
     again = Judge(build_judge_model(), str(tmp_path), accuracy=None)
     np.testing.assert_array_equal(again.reference_radii, radii)
     assert again.reference_kid[1] == within
+    assert given == [within]
 
 
 def test_a_reference_file_without_its_features_or_cut_short_is_a_clear_error(tmp_path):
