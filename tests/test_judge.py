@@ -76,10 +76,12 @@ def test_the_reference_file_keeps_what_every_score_needs_and_old_files_get_it(
     # Another judge of the folder reads them instead of computing them again.
     monkeypatch.setattr("cgan.judge.kth_neighbour_radii", None)
     given = []  # the stored mean kernel each kid_reference call gets (None: computed anew)
-    monkeypatch.setattr(
-        "cgan.judge.kid_reference",
-        lambda rows, within=None: given.append(within) or metrics.kid_reference(rows, within),
-    )
+
+    def kid_reference(rows, within=None):
+        given.append(within)
+        return metrics.kid_reference(rows, within)
+
+    monkeypatch.setattr("cgan.judge.kid_reference", kid_reference)
     again = Judge(build_judge_model(), str(tmp_path), accuracy=None)
     np.testing.assert_array_equal(again.reference_radii, radii)
     assert again.reference_kid[1] == within
