@@ -7,10 +7,15 @@ CganError, so a [-1, 1] float batch can never be scored by mistake as if it were
 pixels. (The Keras model itself takes float32 pixels in [0, 255] and rescales them in its first
 layer.)
 
-The judge is trained once per dataset (and image size) and recipe, and cached in
-`$CGAN_CACHE_DIR` (default ~/.cache/cgan) under judge-<dataset>-<hash of both>/:
-    judge.keras      the classifier (written first)
-    judge.json       recipe, test accuracy, training time (written last: marks the cache complete)
+The MNIST judge is shipped in the package (cgan/judges/mnist-<recipe hash>.weights.h5 and its
+.json), so every user scores with the same network, as FID's Inception weights are the same
+for everyone; experiments/retrain_judge.py remakes it. Any other dataset's judge (and MNIST's,
+when the recipe changes) is trained once per dataset, image size and recipe. What every judge
+needs besides is cached in `$CGAN_CACHE_DIR` (default ~/.cache/cgan) under
+judge-<dataset>-<hash of both>/:
+    judge.keras      the classifier (written first; not for the shipped judge)
+    judge.json       recipe, test accuracy, training time or the shipped weights' sha256
+                     (written last: marks the cache complete)
     reference.npz    judge features of a fixed subset of training digits, the reference of
                      every score, and what every score needs of them (k-NN radii, KID's part)
     floor.json       the scores of real held-out test digits, the floor any generator is
@@ -30,7 +35,6 @@ import hashlib
 import json
 import os
 import re
-import time
 import zipfile
 
 import keras
@@ -40,31 +44,14 @@ from cgan import data
 from cgan.datasource import FOLDER_PREFIX, DataSource
 from cgan.errors import CganError
 from cgan.files import atomic_path, write_json
+from cgan.judge_model import JUDGE_RECIPE, build_judge_model, train_judge
 from cgan.metrics import PR_NEIGHBOURS, conditional_accuracy, kid_reference, kth_neighbour_radii
 
-JUDGE_RECIPE = dict(
-    version=1,  # bump when the code below changes what gets trained
-    architecture="rescale /255; random shift (training only); per block: conv3x3-BN-ReLU, "
-    "conv3x3/2-BN-ReLU; dense-BN-ReLU (features); dropout; dense softmax",
-    max_shift=0.08,  # random translation, as a share of 28 px (up to 2 px): digits shift in writing
-    block_filters=[24, 48],  # wider blocks were no more accurate and slower
-    feature_units=128,
-    dropout=0.3,
-    epochs=4,
-    batch_size=128,
-    optimizer="adam",
-    peak_learning_rate=3e-3,
-    schedule="cosine decay to 0 after 10% linear warmup",
-    seed=0,
-    reference=dict(size=10_000, seed=0),  # training images every score is compared with
-)
 # Below this the judge itself would blur per-class accuracy; other datasets have no bar, and
 # their tables show the judge's accuracy.
 MIN_JUDGE_ACCURACY = {"mnist": 0.993}
-# A small dataset trains its judge for at least this many steps: a few steps would leave batch
-# norm's moving statistics at their initial values.
-MIN_JUDGE_STEPS = 500
 PREDICT_BATCH = 500  # big enough to amortize per-batch overhead, small enough for any RAM
+SHIPPED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "judges")
 
 
 def _read_json(path):
@@ -118,27 +105,6 @@ def _as_pixels(images, shape):
             f"got {images.shape}"
         )
     return images.astype(np.float32)
-
-
-def build_judge_model(image_shape=(28, 28, 1), num_classes=10, recipe=JUDGE_RECIPE):
-    """The untrained classifier: float32 pixels (N, *image_shape) in [0, 255] -> softmax over
-    the classes."""
-    layers = keras.layers
-    pixels = keras.Input(image_shape, name="pixels")
-    x = layers.Rescaling(1 / 255.0)(pixels)
-    x = layers.RandomTranslation(recipe["max_shift"], recipe["max_shift"], fill_mode="constant")(x)
-    for filters in recipe["block_filters"]:
-        for strides in (1, 2):  # the strided conv halves the resolution instead of pooling
-            x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
-            x = layers.BatchNormalization()(x)
-            x = layers.ReLU()(x)
-    x = layers.Flatten()(x)
-    x = layers.Dense(recipe["feature_units"], use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
-    features = layers.ReLU(name="features")(x)
-    x = layers.Dropout(recipe["dropout"])(features)
-    probabilities = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
-    return keras.Model(pixels, probabilities, name="judge")
 
 
 class Judge:
@@ -258,43 +224,31 @@ def corrupt_cache(path, error):
     )
 
 
-def _train_judge(source, verbose):
-    """Train the judge on the dataset's training split; return (model, seconds). Reseeds the
-    global RNGs."""
-    recipe = JUDGE_RECIPE
-    images, labels = data.load_arrays("train", source)
-    # A small set is repeated (each copy shifted anew) so its epochs take MIN_JUDGE_STEPS steps;
-    # MNIST is not.
-    repeats = -(-MIN_JUDGE_STEPS * recipe["batch_size"] // (recipe["epochs"] * len(images)))
-    images, labels = np.tile(images, (repeats, 1, 1, 1)), np.tile(labels, repeats)
-    keras.utils.set_random_seed(recipe["seed"])
-    model = build_judge_model(images.shape[1:], data.spec(source).num_classes, recipe)
-    steps = recipe["epochs"] * -(-len(images) // recipe["batch_size"])
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, steps, warmup_target=recipe["peak_learning_rate"], warmup_steps=steps // 10
-    )
-    model.compile(
-        keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy", metrics=["accuracy"]
-    )
-    start = time.time()
-    model.fit(
-        _as_pixels(images, images.shape[1:]),
-        labels,
-        batch_size=recipe["batch_size"],
-        epochs=recipe["epochs"],
-        verbose=verbose,
-    )
-    return model, time.time() - start
+def shipped_paths(source=DataSource(), recipe=JUDGE_RECIPE):
+    """(weights, facts) paths of the judge shipped for `source` by `recipe`, named by its hash;
+    only MNIST as stored has one."""
+    base = os.path.join(SHIPPED_DIR, f"{source.dataset}-{recipe_hash(recipe, source)}")
+    return f"{base}.weights.h5", f"{base}.json"
+
+
+def file_sha256(path):
+    """The sha256 hex digest of a file's bytes."""
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
 
 
 def load_judge(source=DataSource(), cache_dir=None, verbose=1):
-    """The cached judge of `source`'s dataset, trained first if the cache has none (minutes on a
-    CPU, with a progress bar).
+    """The judge of `source`'s dataset: the shipped one when the package has it for the recipe,
+    else the cached one, trained first if the cache has none (minutes on a CPU, with a progress
+    bar).
 
     Its reference and floor images come from `source` too. Raises CganError if a fresh MNIST
     judge scores below MIN_JUDGE_ACCURACY on the test digits, or if a cached file is unreadable.
     """
     folder = judge_folder(source, cache_dir)
+    weights, facts = shipped_paths(source)
+    if source.plain_mnist and os.path.exists(weights):
+        return _load_shipped(weights, facts, folder, source)
     model_path, info_path = os.path.join(folder, "judge.keras"), os.path.join(folder, "judge.json")
     if os.path.exists(info_path):
         try:
@@ -308,19 +262,10 @@ def load_judge(source=DataSource(), cache_dir=None, verbose=1):
 
     if verbose:
         print(f"training the {source.dataset} judge once; it will be cached in {folder}")
-    model, seconds = _train_judge(source, verbose)
-    judge = Judge(model, folder, None, source)
-    test_images, test_labels = data.load_arrays("test", source)
-    judge.accuracy, _ = conditional_accuracy(judge.probabilities(test_images), test_labels)
-    minimum = MIN_JUDGE_ACCURACY.get(source.dataset, 0.0)
-    if judge.accuracy < minimum:
-        raise CganError(
-            f"the freshly trained judge reaches only {judge.accuracy:.2%} test accuracy "
-            f"(needs {minimum:.1%}); its recipe needs fixing"
-        )
+    judge, seconds = fresh_judge(source, folder, verbose)
     os.makedirs(folder, exist_ok=True)
     with atomic_path(model_path) as temporary:
-        model.save(temporary)
+        judge.model.save(temporary)
     write_json(
         info_path,
         dict(
@@ -334,3 +279,49 @@ def load_judge(source=DataSource(), cache_dir=None, verbose=1):
     if verbose:
         print(f"judge test accuracy {judge.accuracy:.2%} after {seconds:.0f} s of training")
     return judge
+
+
+def fresh_judge(source, folder, verbose=1):
+    """(a newly trained Judge of `source` with its test accuracy, training seconds); CganError
+    below the dataset's MIN_JUDGE_ACCURACY."""
+    model, seconds = train_judge(source, verbose)
+    judge = Judge(model, folder, None, source)
+    test_images, test_labels = data.load_arrays("test", source)
+    judge.accuracy, _ = conditional_accuracy(judge.probabilities(test_images), test_labels)
+    minimum = MIN_JUDGE_ACCURACY.get(source.dataset, 0.0)
+    if judge.accuracy < minimum:
+        raise CganError(
+            f"the freshly trained judge reaches only {judge.accuracy:.2%} test accuracy "
+            f"(needs {minimum:.1%}); its recipe needs fixing"
+        )
+    return judge, seconds
+
+
+def _load_shipped(weights, facts, folder, source):
+    """The shipped judge; its cache folder is emptied first when it holds another network's
+    reference and floor."""
+    try:
+        shipped = _read_json(facts)
+        if file_sha256(weights) != shipped["weights_sha256"]:
+            raise ValueError("its sha256 is not the one its .json records")
+        model = build_judge_model()
+        model.load_weights(weights)
+    except Exception as error:  # h5, JSON and Keras all raise their own types
+        message = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise CganError(
+            f"the shipped judge {weights!r} is unreadable ({message}); reinstall cgan"
+        ) from None
+    info_path = os.path.join(folder, "judge.json")
+    try:
+        current = os.path.exists(info_path) and (
+            _read_json(info_path).get("weights_sha256") == shipped["weights_sha256"]
+        )
+    except (OSError, ValueError, AttributeError):  # a cut-short file: it is rewritten below
+        current = False
+    if not current:
+        os.makedirs(folder, exist_ok=True)
+        for name in ("judge.keras", "reference.npz", "floor.json"):  # another network's
+            if os.path.exists(os.path.join(folder, name)):
+                os.remove(os.path.join(folder, name))
+        write_json(info_path, shipped)
+    return Judge(model, folder, float(shipped["test_accuracy"]), source)
