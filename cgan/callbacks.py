@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from cgan import sampling, scores
+from cgan import checkpoints, sampling, scores
 from cgan.history import History
 from cgan.loop import Callback
 from cgan.plotting import save_grid, tile
@@ -143,4 +143,4 @@ class Checkpointer(Callback):
 
     def on_checkpoint(self, event):
         self.clock.sync()
-        self.manager.save(checkpoint_number=event.step)
+        checkpoints.save(self.manager, event.step)

@@ -1,4 +1,5 @@
-"""Checkpoints: a manager that repairs what a killed process left behind, and restoring one."""
+"""Checkpoints: a manager that repairs what a killed process left behind, saving one (a full disk
+refused in one line) and restoring one."""
 
 import glob
 import os
@@ -10,13 +11,15 @@ import tensorflow as tf
 
 from cgan.errors import CganError, first_line
 
+NO_SPACE = "No space left on device"  # strerror(ENOSPC), which TensorFlow's message quotes
+
 
 def open_manager(checkpoint, directory, keep):
     """A CheckpointManager over `directory` that keeps the last `keep` checkpoints.
 
     Checkpoint files that the list does not name, which a killed process left half-saved or
-    half-deleted, are deleted; a folder of checkpoint files without their list is refused
-    rather than silently restarted.
+    half-deleted, are deleted, as are the temporary files of a save cut short; a folder of
+    checkpoint files without their list is refused rather than silently restarted.
     """
     try:
         manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=keep)
@@ -27,6 +30,7 @@ def open_manager(checkpoint, directory, keep):
             f"cannot read the checkpoint list in {directory}: {first_line(error)}; "
             "restore it, or start over with --overwrite"
         ) from None
+    _remove_partial_saves(directory)
     on_disk = {}
     for path in glob.glob(os.path.join(glob.escape(directory), "ckpt-*")):
         match = re.match(r"ckpt-(\d+)", os.path.basename(path))
@@ -63,6 +67,37 @@ def open_manager(checkpoint, directory, keep):
             for path in paths:
                 shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
     return manager
+
+
+def save(manager, number):
+    """Saves checkpoint ckpt-<number>; a failed save (a full disk) is refused in one line
+    (CganError) and its files are deleted, so the listed checkpoints stay the last good ones."""
+    try:
+        return manager.save(checkpoint_number=number)
+    except tf.errors.OpError as error:  # TensorFlow's I/O errors are not OSErrors
+        failure = error
+    directory = manager.directory
+    state = tf.train.get_checkpoint_state(directory)
+    listed = state.all_model_checkpoint_paths if state else []
+    _remove_partial_saves(directory)
+    if number not in {checkpoint_step(path) for path in listed}:
+        for path in glob.glob(os.path.join(glob.escape(directory), f"ckpt-{number}.*")):
+            os.remove(path)
+    full = isinstance(failure, tf.errors.ResourceExhaustedError) or NO_SPACE in str(failure)
+    cause, action = (NO_SPACE, "free some space") if full else (first_line(failure), "fix that")
+    then = f"resume from {listed[-1]} with the same command" if listed else "run it again"
+    raise CganError(
+        f"{cause}: {directory}: cannot save the checkpoint of step {number}; {action}, then {then}"
+    )
+
+
+def _remove_partial_saves(directory):
+    """Deletes what saves cut short leave: ckpt-<n>_temp folders of the checkpoint's shards and
+    checkpoint.tmp<hex> files of the list; neither is ever read."""
+    for path in glob.glob(os.path.join(glob.escape(directory), "ckpt-*_temp")):
+        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+    for path in glob.glob(os.path.join(glob.escape(directory), "checkpoint.tmp*")):
+        os.remove(path)
 
 
 def checkpoint_step(path):

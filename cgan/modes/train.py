@@ -125,7 +125,7 @@ def _train_locked(context, resume_from=None):
         if manager.latest_checkpoint is None:
             # The state to go back to if the very first steps diverge
             # (a worker's copy of the chief's).
-            manager.save(checkpoint_number=int(trainer.step.numpy()))
+            checkpoints.save(manager, int(trainer.step.numpy()))
 
         def batches(step):
             """The training steps' inputs from `step` on: those an uninterrupted run would see."""
