@@ -209,6 +209,11 @@ class Config:
         "else off.",
         choices=tuple(MIXED_PRECISION),
     )
+    cpu_devices: int = option(
+        1,
+        "Split the CPU into this many logical devices, so that --strategy=mirrored trains "
+        "replicas on a machine without GPUs (to try a multi-replica run, not for speed).",
+    )
     jit_compile: bool = option(
         False, "Compile each train step with XLA; pays on GPUs and TPUs, not on CPUs."
     )

@@ -159,9 +159,10 @@ def check_same_model(context, training=False):
         raise CganError(f"{files.dir} holds {'; '.join(found)}; {hint}")
 
 
-def write_run_json(context, dtype_policy):
-    """Writes run.json: the Config, the digit it trains on, the recipe and the Keras dtype policy
-    the networks compute in (what --mixed_precision=auto chose), for later checks."""
+def write_run_json(context, dtype_policy, op_determinism):
+    """Writes run.json: the Config, the digit it trains on, the recipe, the Keras dtype policy
+    the networks compute in (what --mixed_precision=auto chose), the strategy's replicas and
+    whether TensorFlow's op determinism was on, for later checks."""
     config = context.config
     write_json(
         context.files.config,
@@ -170,6 +171,8 @@ def write_run_json(context, dtype_policy):
             train_digit=context.train_digit,
             recipe=dataclasses.asdict(context.recipe),
             dtype_policy=dtype_policy,
+            replicas=context.strategy.num_replicas_in_sync,
+            op_determinism=op_determinism,
         ),
     )
 

@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from cgan.config import MIXED_PRECISION
+from cgan.errors import CganError
 
 
 def configure(config):
@@ -14,11 +15,30 @@ def configure(config):
     call trains as run.py does. Generate and evaluate modes change nothing."""
     if config.mode not in ("train", "compare"):
         return
+    if config.cpu_devices > 1:  # before TensorFlow starts its devices: it refuses after
+        (cpu,) = tf.config.list_physical_devices("CPU")
+        try:
+            tf.config.set_logical_device_configuration(
+                cpu, [tf.config.LogicalDeviceConfiguration()] * config.cpu_devices
+            )
+        except RuntimeError:
+            raise CganError(
+                "--cpu_devices must be set before TensorFlow starts: give it on the command "
+                "line, or call cgan.runtime.configure first in a fresh process"
+            ) from None
     # Grappler's remapper cannot fuse Conv2D + BiasAdd + LeakyReLU when the gradient needs the
     # BiasAdd output, and prints an error line on every run before leaving the graph unfused.
     tf.config.optimizer.set_experimental_options({"remapping": False})
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()  # there is no "off" once it is on
+
+
+def op_determinism():
+    """Whether TensorFlow's op determinism is on in this process, as TensorFlow itself says (its
+    public API can only switch it on)."""
+    from tensorflow.python.framework import config as framework_config
+
+    return framework_config.is_op_determinism_enabled()
 
 
 def fast_bfloat16(cpu_flags=None, gpu_capabilities=None):

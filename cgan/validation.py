@@ -9,6 +9,7 @@ from cgan.options import check_choices
 COMPARE_ONLY = ("archs", "seeds", "experiment")  # fields that mean nothing outside --mode=compare
 SPEED_SWITCHES = (
     "strategy",
+    "cpu_devices",
     "mixed_precision",
     "jit_compile",
     "steps_per_execution",
@@ -47,6 +48,7 @@ def validate(self):
         "checkpoint_every",
         "keep_checkpoints",
         "steps_per_execution",
+        "cpu_devices",
     )
     for name in positive:
         if getattr(self, name) <= 0:

@@ -4,10 +4,15 @@ run files. The runs train on synthetic digits (conftest.synthetic_digits): none 
 on what the images show.
 
 The deterministic runs are real processes (op determinism is switched on for a whole process,
-and SIGKILL needs a process to kill); they start together to share the waiting. The rest runs
-in this process, without --deterministic."""
+and SIGKILL needs a process to kill), with TensorFlow's own thread pools, as a user's run has;
+they start together to share the waiting. Two runs without --deterministic gave identical
+weights on this CPU too (its kernels do not race at this size), so the control is one run
+without the flag: op determinism makes TensorFlow pick other kernels, so it trains other
+weights, and a --deterministic that did nothing would match it. The rest runs in this process,
+without --deterministic."""
 
 import dataclasses
+import json
 import os
 import re
 import shutil
@@ -20,7 +25,7 @@ import types
 import keras
 import numpy as np
 import pytest
-from conftest import REPO, assert_refused, run_in_process, snapshot
+from conftest import REPO, TF_POOLS, USER_POOLS, assert_refused, run_in_process, snapshot
 
 from cgan import checkpoints, distribute, history
 from cgan.config import Config
@@ -49,11 +54,15 @@ def train_args(out, dataset, steps=STEPS, deterministic=True):
 
 
 def start(args):
+    """run.py with `args`, in a process with TensorFlow's default thread pools (unless the user
+    set them): one thread each would make runs agree even where op determinism did nothing."""
+    env = {k: v for k, v in os.environ.items() if k not in TF_POOLS or k in USER_POOLS}
     return subprocess.Popen(
         [sys.executable, os.path.join(REPO, "run.py"), *map(str, args)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
 
 
@@ -114,12 +123,15 @@ def state(folder):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, synthetic_digits):
-    """Two uninterrupted deterministic runs of 40 steps, and a third one stopped by Ctrl-C after
-    its checkpoint at step 10, run again and killed with SIGKILL after its next checkpoint, and
-    run again to the end."""
+    """Two uninterrupted deterministic runs of 40 steps, the control (the same without
+    --deterministic), and a fourth one stopped by Ctrl-C after its checkpoint at step 10, run
+    again and killed with SIGKILL after its next checkpoint, and run again to the end."""
     root = tmp_path_factory.mktemp("reliability")
     out = types.SimpleNamespace(
-        first=root / "first", second=root / "second", resumed=root / "resumed"
+        first=root / "first",
+        second=root / "second",
+        control=root / "control",
+        resumed=root / "resumed",
     )
     args = lambda folder: train_args(folder, synthetic_digits)  # noqa: E731
     first, second, resumed = (
@@ -127,6 +139,7 @@ def runs(tmp_path_factory, synthetic_digits):
         start(args(out.second)),
         start(args(out.resumed)),
     )
+    control = start(train_args(out.control, synthetic_digits, deterministic=False))
     result = types.SimpleNamespace(out=out)
 
     wait_for_checkpoint(resumed, out.resumed, CHECKPOINT_EVERY)
@@ -150,13 +163,24 @@ def runs(tmp_path_factory, synthetic_digits):
 
     result.last = finish(start(args(out.resumed)))
     result.first, result.second = finish(first), finish(second)
+    result.control = finish(control)
     return result
 
 
+def op_determinism(folder):
+    """Whether the run in `folder` trained with TensorFlow's op determinism on (its run.json)."""
+    with open(os.path.join(folder, "run.json")) as handle:
+        return json.load(handle)["op_determinism"]
+
+
 def test_two_deterministic_runs_give_byte_identical_weights_and_grids(runs):
-    assert runs.first[0] == runs.second[0] == 0, (runs.first, runs.second)
+    assert runs.first[0] == runs.second[0] == runs.control[0] == 0, (runs.first, runs.control)
+    assert op_determinism(runs.out.first) and op_determinism(runs.out.second)
+    assert op_determinism(runs.out.control) is False
     for name in ("generator.keras", "generator_raw.keras"):
         assert weights(runs.out.first, name) == weights(runs.out.second, name), name
+        # the control: the flag changed what TensorFlow computed
+        assert weights(runs.out.first, name) != weights(runs.out.control, name), name
     for name in ("digits.png", "image_at_epoch_0001.png"):
         assert (runs.out.first / name).read_bytes() == (runs.out.second / name).read_bytes(), name
 

@@ -121,7 +121,9 @@ def _train_locked(context, resume_from=None):
         if latest and step and config.verbose:
             goal = f"{stop.steps} steps" if stop.steps is not None else f"{stop.seconds:g} s"
             print(f"resuming from step {step} (of {goal}), checkpoint {latest}")
-        runfolder.write_run_json(context, trainer.generator.dtype_policy.name)
+        runfolder.write_run_json(
+            context, trainer.generator.dtype_policy.name, runtime.op_determinism()
+        )
         if manager.latest_checkpoint is None:
             # The state to go back to if the very first steps diverge
             # (a worker's copy of the chief's).
