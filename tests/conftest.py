@@ -1,12 +1,11 @@
 """Shared fixtures (the real MNIST files, a per-session tfds folder, a synthetic digit folder,
 the MNIST judge) and helpers for command-line tests.
 
-A cold judge cache is filled by a process started with the session, and the modules whose tests
-score with the judge (they ask for `mnist_judge`) run last: its minutes of training overlap
-the tests that need no judge instead of adding to them. A module may also name commands to run
-once the judge is trained (`after_judge_jobs`, see processes.AfterJudge): they run in processes
-of their own on the core the judge leaves, while this process runs the other judge tests, and
-the modules with such jobs run last of all.
+A process started with the session prepares MNIST in the session's tfds folder and the shipped
+judge's reference and floor (a cold cache), and the modules whose tests score with the judge
+(they ask for `mnist_judge`) run last. A module may also name commands to run once that process
+has ended (`after_judge_jobs`, see processes.AfterJudge): they run in processes of their own on
+the other core while this process runs the rest, and the modules with such jobs run last of all.
 """
 
 import os
@@ -18,8 +17,8 @@ import types
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # One thread in each TensorFlow and numpy (OpenBLAS) pool, for this process and every one it
-# starts (the judge's TensorFlow aside, see background): two processes share the 2 cores for most
-# of the session, and pools sized for every core spin against each other.
+# starts unless it says otherwise: two processes share the 2 cores for most of the session, and
+# pools sized for every core spin against each other.
 TF_POOLS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 USER_POOLS = [name for name in TF_POOLS if name in os.environ]  # theirs are kept everywhere
 for name in (*TF_POOLS, "OPENBLAS_NUM_THREADS"):
@@ -32,8 +31,8 @@ from processes import AfterJudge, start  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIBLING_MNIST = os.path.join(REPO, "..", "shared", "data", "mnist")
 SYNTHETIC_PER_CLASS = 150  # 135 training images a class: an epoch of batch 32 is 42 steps
-# Trains (or loads) the MNIST judge and its reference and floor, in the cache every run uses.
-# First it prepares MNIST in the session's tfds folder, which the tests wait for (data_dir).
+# Prepares MNIST in the session's tfds folder, which the tests wait for (data_dir), then loads
+# the MNIST judge and makes its reference and floor, in the cache every run uses.
 JUDGE_SCRIPT = """
 import sys
 from cgan import data, runtime, scores
@@ -61,6 +60,8 @@ def find_mnist_dir():
 def mnist_dir():
     """The four original MNIST files: $CGAN_MNIST_DIR, else ../shared/data/mnist."""
     path = find_mnist_dir()
+    if path is None and os.environ.get("CGAN_REQUIRE_MNIST"):  # CI: no quality bound unchecked
+        pytest.fail("real MNIST files not found in $CGAN_MNIST_DIR, and CGAN_REQUIRE_MNIST is set")
     if path is None:
         pytest.skip("real MNIST files not found: set CGAN_MNIST_DIR")
     return path
@@ -137,19 +138,16 @@ def tfds_folder(tmp_path_factory):
 def background(request, tmp_path_factory, tfds_folder):
     """The slow checks with processes of their own, started with the session when a collected
     test asks for them, to overlap the tests before: the MNIST judge's process (when the files are
-    there: it prepares MNIST, then trains the judge when the cache has none),
+    there: it prepares MNIST, then the judge's reference and floor when the cache has none),
     tests/replica_equivalence.py (at low priority: on the CPU the rest leaves), and the jobs
     after the judge (AfterJudge). None for each that is not started."""
     started = types.SimpleNamespace(judge=None, equivalence=None, after_judge=None)
     mnist = find_mnist_dir()
     if _wanted(request.session, "mnist_judge") and mnist:
-        folder = tmp_path_factory.mktemp("judge-training")
+        folder = tmp_path_factory.mktemp("judge")
         prepared = folder / "prepared"  # made once MNIST is prepared in tfds_folder
         command = [sys.executable, "-c", JUDGE_SCRIPT, mnist, str(tfds_folder), str(prepared)]
-        # TensorFlow's own pools, as run.py trains it: it is the one process left working at the
-        # end of its training (numpy keeps one thread)
-        own = {k: v for k, v in os.environ.items() if k not in TF_POOLS or k in USER_POOLS}
-        started.judge = start(folder, command, cwd=REPO, env=own)
+        started.judge = start(folder, command, cwd=REPO)
         started.judge.prepared = prepared
     if _wanted(request.session, "replica_equivalence"):
         script = os.path.join(REPO, "tests", "replica_equivalence.py")
@@ -173,11 +171,12 @@ def background(request, tmp_path_factory, tfds_folder):
 
 @pytest.fixture(scope="session")
 def mnist_judge(mnist_source, background):
-    """The MNIST judge (cgan.judge.load_judge of the real files), once its training is done."""
+    """The MNIST judge (cgan.judge.load_judge of the real files), once its process has made its
+    reference and floor."""
     from cgan.judge import load_judge
 
     if background.judge is not None and background.judge.process.wait() != 0:
-        pytest.fail(f"training the judge failed:\n{background.judge.stderr.read_text()[-3000:]}")
+        pytest.fail(f"loading the judge failed:\n{background.judge.stderr.read_text()[-3000:]}")
     return load_judge(mnist_source, verbose=0)
 
 

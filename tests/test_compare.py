@@ -7,12 +7,12 @@ import csv
 import dataclasses
 import math
 import os
-import pickle
 import sys
 
 import matplotlib.image
 import numpy as np
 import pytest
+from conftest import REPO
 from processes import job
 
 from cgan import history, plotting, registry
@@ -21,6 +21,7 @@ from cgan.errors import CganError
 from cgan.files import read_json
 from cgan.modes import compare
 from cgan.runfolder import for_mode
+from cgan.scores import real_floor
 from experiments import configs
 
 BUDGET, BATCH, EVAL_SAMPLES = 2000, 32, 200
@@ -177,20 +178,6 @@ def test_an_arm_is_an_ordinary_scored_train_run_in_the_compare_folder():
     assert Config(mode="compare", budget_seconds=9).arms == tuple(registry.names())
 
 
-# cgan.compare of the pickled Config argv[1], its printed output and result pickled to argv[2].
-COMPARE = """
-import contextlib, io, pickle, sys
-import cgan
-with open(sys.argv[1], "rb") as handle:
-    config = pickle.load(handle)
-printed = io.StringIO()
-with contextlib.redirect_stdout(printed):  # the progress bars and the arm headers
-    result = cgan.compare(config)
-with open(sys.argv[2], "wb") as handle:
-    pickle.dump((printed.getvalue(), result), handle)
-"""
-
-
 def comparison_config(folder, mnist_dir, data_dir):
     return Config(
         mode="compare",
@@ -205,37 +192,48 @@ def comparison_config(folder, mnist_dir, data_dir):
     )
 
 
+def command_line(config):
+    """run.py's arguments for `config`: the flags of the fields that differ from the defaults."""
+    changed = [
+        (field.name, getattr(config, field.name))
+        for field in dataclasses.fields(Config)
+        if getattr(config, field.name) != field.default
+    ]
+    return [
+        f"--{name}={','.join(value) if isinstance(value, tuple) else value}"
+        for name, value in changed
+    ]
+
+
 def after_judge_jobs(folder, data_dir, mnist_dir):
-    """The tiny comparison on real MNIST (processes.AfterJudge)."""
-    config = folder / "config.pickle"
-    with open(config, "wb") as handle:
-        pickle.dump(comparison_config(folder, mnist_dir, data_dir), handle)
-    command = [sys.executable, "-c", COMPARE, str(config), "result.pickle"]
+    """The tiny comparison on real MNIST through run.py (processes.AfterJudge)."""
+    arguments = command_line(comparison_config(folder, mnist_dir, data_dir))
+    command = [sys.executable, os.path.join(REPO, "run.py"), *arguments]
     return {"comparison": job(command, timeout=900)}  # a slow day's minutes, beside the tests
 
 
 @pytest.fixture(scope="module")
 def comparison(mnist_dir, data_dir, mnist_judge, after_judge):
     run = after_judge.finished("comparison")
-    with open(run.folder / "result.pickle", "rb") as handle:
-        printed, result = pickle.load(handle)
     config = comparison_config(run.folder.parent, mnist_dir, data_dir)
-    headers = [line for line in printed.splitlines() if line.startswith("arm ")]
+    printed = run.stdout.splitlines()
+    headers = [line for line in printed if line.startswith("arm ")]
     assert headers == [
         f"arm 1/2: dense, seed 0 (1 more after it, {BUDGET:,} images of training each)",
         "arm 2/2: cgan, seed 0 (the last)",
     ]
-    # the Python data of the table: one dict per arm, the floor last
-    assert [row["arm"] for row in result.rows] == [
-        "dense",
-        "cgan",
-        "cgan (raw G)",
-        "real mnist test images",
-    ]
-    assert result.rows[0]["seeds"] == 1 and result.rows[-1]["seeds"] is None
-    fid_column = [line.split("|")[6].strip() for line in result.table.splitlines()[2:6]]
-    assert fid_column == [f"{row['fid']:.3g}" for row in result.rows]
-    return config, result.table, result.paths
+    with open(os.path.join(config.output_dir, "comparison.csv"), newline="") as f:
+        rows = list(csv.DictReader(f))
+    # one row per arm, the floor last
+    assert [row["arm"] for row in rows] == ["dense", "cgan", "cgan (raw G)", FLOOR]
+    assert rows[0]["seeds"] == "1" and rows[-1]["seeds"] == ""
+    with open(os.path.join(config.output_dir, "comparison.md")) as f:
+        table = f.read()
+    assert table.strip() in run.stdout  # printed as written
+    fid_column = [line.split("|")[6].strip() for line in table.splitlines()[2:6]]
+    assert fid_column == [f"{float(row['fid']):.3g}" for row in rows]
+    written = [line[len("wrote ") :] for line in printed if line.startswith("wrote ")]
+    return config, table, written
 
 
 def test_an_arm_trained_with_overwrite_and_speed_switches_can_still_be_scored():
@@ -263,7 +261,7 @@ def test_an_arm_trained_with_overwrite_and_speed_switches_can_still_be_scored():
     )
 
 
-def test_compare_writes_picture_table_and_curves(comparison):
+def test_compare_writes_picture_table_and_curves(comparison, mnist_judge):
     config, table, written = comparison
     out = config.output_dir
     names = ["comparison.png", "comparison.md", "comparison.csv", "losses.png", "quality.png"]
@@ -288,7 +286,8 @@ def test_compare_writes_picture_table_and_curves(comparison):
         assert run[-1]["fid"] != ""  # scored for the quality curves
         speed = float(run[-1]["images_seen"]) / float(run[-1]["seconds"])
         assert float(rows[arch]["images_per_second"]) == pytest.approx(speed)
-        assert float(rows[arch]["fid"]) > float(rows[FLOOR]["fid"])
+        # the FID the run measured of its last generator as it trained: the same samples
+        assert float(rows[arch]["fid"]) == pytest.approx(float(run[-1]["fid"]), rel=1e-3)
         assert int(rows[arch]["parameters"]) > 100_000
     # The table's per-class figures are the arms' own scores (metrics.json), not a default.
     scored = {
@@ -296,6 +295,9 @@ def test_compare_writes_picture_table_and_curves(comparison):
         for arch in ("dense", "cgan")
     }
     assert float(rows["cgan"]["accuracy"]) == pytest.approx(scored["cgan"]["accuracy"])
+    raw_fid = float(rows["cgan (raw G)"]["fid"])
+    assert raw_fid == pytest.approx(scored["cgan"]["raw"]["fid"], rel=1e-9)
+    assert float(rows[FLOOR]["fid"]) == pytest.approx(real_floor(mnist_judge)["fid"], rel=1e-9)
     assert rows["dense"]["accuracy"] == ""
     # 5% of the samples or more
     covered = sum(share >= 0.05 for share in scored["dense"]["coverage"])

@@ -29,6 +29,19 @@ PER_CLASS, TRAIN, TEST = 160, 144, 16
 SIDE = 16
 
 
+def row_colours(grid, mosaic, side, rows):
+    """For each row of a labelled grid picture (RGB floats), the index of the COLOURS entry
+    nearest to its tiles' mean colour: the middle line of the row's tiles, right of the labels,
+    without the white gaps (2 px, doubled) and the frame (0.05 inch above: 5 px)."""
+    palette = np.array(list(COLOURS.values())) / 255.0
+    found = []
+    for row in range(rows):
+        line = grid[5 + 2 * (2 + row * (side + 2) + side // 2), grid.shape[1] - mosaic[1] :]
+        drawn = line[line.sum(axis=1) < 2.7]  # not the white gaps
+        found.append(int(np.argmin(np.abs(palette - drawn.mean(axis=0)).sum(axis=1))))
+    return found
+
+
 def _write_images(folder, name, count, make):
     """count PNGs folder/name/000.png ... made by make(index) -> uint8 array."""
     os.makedirs(os.path.join(folder, name))
@@ -128,7 +141,8 @@ def test_a_colour_folder_trains_draws_and_is_scored(colour_folder, tmp_path, cap
     mosaic = (2 * (4 * (SIDE + 2) + 2), 2 * (25 * (SIDE + 2) + 2))
     assert abs(grid.shape[0] - mosaic[0] - 10) <= 1  # and a 0.05-inch frame above and below
     assert grid.shape[1] - mosaic[1] > 40  # the rows are labelled with the class names on the left
-    assert np.abs(grid[..., 0] - grid[..., 2]).max() > 0.1  # colour, not gray
+    # row k in class k's colour (classes in sorted folder order, as COLOURS is written)
+    assert row_colours(grid, mosaic, SIDE, len(COLOURS)) == list(range(len(COLOURS)))
 
     scored = run_in_process(capfd, *common, "--mode=evaluate", "--eval_samples=64")
     assert scored.returncode == 0, scored.stderr[-2000:]
