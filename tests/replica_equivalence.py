@@ -24,7 +24,7 @@ tf.config.set_logical_device_configuration(CPU, [tf.config.LogicalDeviceConfigur
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from cgan import data, registry, runtime  # noqa: E402
+from cgan import data, distribute, registry, runtime  # noqa: E402
 from cgan.config import Config  # noqa: E402
 from cgan.trainer import GANTrainer  # noqa: E402
 
@@ -87,10 +87,9 @@ def main(names):
     images = rng.integers(0, 256, (BATCH * CRITIC_STEPS * 4, *MNIST_SHAPE), dtype=np.uint8)
     labels = rng.integers(0, MNIST_CLASSES, len(images)).astype(np.int32)
     # One strategy each for all architectures: strategies made anew would reuse collective keys.
-    strategies = (
-        tf.distribute.OneDeviceStrategy("/cpu:0"),
-        tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]),
-    )
+    # --strategy=mirrored: every logical CPU, the two set up above.
+    strategies = (tf.distribute.OneDeviceStrategy("/cpu:0"), distribute.make_strategy("mirrored"))
+    assert strategies[1].num_replicas_in_sync == 2, strategies[1].extended.worker_devices
     print(
         json.dumps({name: largest_difference(name, images, labels, strategies) for name in names})
     )

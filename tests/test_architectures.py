@@ -66,8 +66,7 @@ def test_generator_and_discriminator_keep_the_contract(name, shape):
     generator, discriminator = _build(name, shape)
     z, labels = _inputs()
     images = generator([z, labels], training=False).numpy()
-    assert images.shape == (BATCH, *shape)
-    assert images.min() >= -1.0 and images.max() <= 1.0
+    assert images.shape == (BATCH, *shape) and images.dtype == np.float32
     assert images.std() > 0  # not a constant picture
     outputs = discriminator([images, labels], training=False)
     has_class_head = registry.get(name).recipe.class_weight > 0
@@ -80,6 +79,12 @@ def test_generator_and_discriminator_keep_the_contract(name, shape):
         assert class_logits.shape == (BATCH, CLASSES) and np.isfinite(class_logits).all()
         # logits, not probabilities: one softmax only
         assert not np.allclose(class_logits.sum(axis=1), 1.0)
+    # Images are in [-1, 1] however large the last layer's pre-activations: a thousandfold kernel
+    # pushes the output to -1 and 1 (tanh) and no further; an unbounded or a [0, 1] one leaves them.
+    last = [layer for layer in generator.layers if hasattr(layer, "kernel")][-1]
+    last.kernel.assign(last.kernel * 1000.0)
+    saturated = generator([z, labels], training=False).numpy()
+    assert -1.0 <= saturated.min() < -0.99 and 0.99 < saturated.max() <= 1.0
 
 
 @pytest.mark.parametrize("name", registry.names())
@@ -94,10 +99,14 @@ def test_labels_matter_exactly_when_the_architecture_is_conditional(name):
         _logits(discriminator, images, labels), _logits(discriminator, images, other)
     )
     recipe = registry.get(name).recipe
-    if not recipe.conditional:
-        assert not d_changed
-    else:  # a conditional discriminator sees the label, or predicts it with a class head (AC-GAN)
-        assert d_changed or recipe.class_weight > 0
+    # Every conditional discriminator projects the label onto its features (Miyato & Koyama 2018)
+    # but AC-GAN's, which does not see the label: its class head predicts it from the image.
+    assert d_changed == (recipe.conditional and name != "acgan")
+    if recipe.class_weight > 0:  # a class head (acgan, cgan, cgan_fast): logits of the image alone
+        class_logits = discriminator([images, labels])[1].numpy()
+        np.testing.assert_array_equal(discriminator([images, other])[1].numpy(), class_logits)
+        assert class_logits.shape == (BATCH, CLASSES)
+        assert not np.allclose(class_logits, class_logits[:1])  # each image its own
 
 
 def _logits(discriminator, images, labels):

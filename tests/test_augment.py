@@ -85,7 +85,14 @@ def test_each_step_draws_augmentation_numbers_per_pass_for_reals_and_fakes(criti
     draws = arrange(7)["augment"].numpy()
     passes = 1 if critic_steps == 1 else critic_steps + 1
     assert draws.shape == (4, passes, 2, 4)  # 2 numbers for each of 2 transforms
-    assert 0 <= draws.min() and draws.max() < 1
+    # Uniform in [0, 1), from a key of their own: the third split of (seed, step), beside the
+    # noise's and the penalty weights'.
+    keys = tf.random.experimental.stateless_split(
+        tf.constant([0, 7], tf.int64), num=3, alg="philox"
+    )
+    np.testing.assert_array_equal(
+        draws, tf.random.stateless_uniform(draws.shape, seed=keys[2], alg="philox")
+    )
     assert len(np.unique(draws)) == draws.size  # no pass, image or transform repeats another
     np.testing.assert_array_equal(arrange(7)["augment"], draws)  # (seed, step) decides
     assert not np.array_equal(arrange(8)["augment"], draws)

@@ -380,11 +380,6 @@ def test_the_real_command_refuses_them_the_same_way(name, args, expected, reques
         assert_refused(run_cli(*argv), out, before, *expected)
 
 
-def test_every_bad_command_line_has_a_name_of_its_own():
-    names = [name for name, _, _ in CASES]
-    assert sorted(set(names)) == sorted(names)  # pytest would quietly number a repeated id
-
-
 def config_of(*args):
     """The Config run.py makes of a command line, without running it."""
     from cgan import cli

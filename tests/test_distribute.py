@@ -123,8 +123,9 @@ def test_strategies_by_name():
     ].endswith("CPU:0")
     mirrored = distribute.make_strategy("mirrored")
     assert isinstance(mirrored, tf.distribute.MirroredStrategy)
-    assert mirrored.num_replicas_in_sync == len(tf.config.list_logical_devices("CPU"))
-    assert distribute.writes_files(mirrored)
+    # every logical CPU: this process leaves its one CPU whole (tests/replica_equivalence.py
+    # splits it in two, in a process of its own)
+    assert mirrored.extended.worker_devices == ("/job:localhost/replica:0/task:0/device:CPU:0",)
     with pytest.raises(CganError, match="--strategy=tpu: no TPU found"):
         distribute.make_strategy("tpu")
     with pytest.raises(CganError, match="--strategy must be one of auto, default, one_device"):
@@ -170,8 +171,11 @@ def test_penalty_weights_are_uniform_and_one_per_example():
     trainer = _trainer("wgan_gp", batch=4000, critic_steps=1)
     images, labels = tf.zeros([4000, 28, 28, 1]), tf.zeros([4000], tf.int32)
     eps = trainer.step_inputs(tf.constant(0, tf.int64), images, labels)["penalty_weights"].numpy()
-    assert eps.shape == (4000, 1) and eps.min() >= 0.0 and eps.max() <= 1.0
-    # uniform: not normal, not constant
+    assert eps.shape == (4000, 1)
+    # uniform on [0, 1]: the k-th smallest weight near (k + 1/2) / 4000, all over [0, 1] (the
+    # Kolmogorov-Smirnov distance: 0.009 here; one uniform sample in 100 exceeds 0.0257, and
+    # weights of the right mean and variance but another shape, or normal, or constant, do)
+    assert np.abs(np.sort(eps[:, 0]) - (np.arange(4000) + 0.5) / 4000).max() < 0.025
     assert abs(eps.mean() - 0.5) < 0.03 and abs(eps.var() - 1 / 12) < 0.01
     assert len(np.unique(np.round(eps, 5))) > 2000  # a fresh weight per example
 

@@ -2,17 +2,19 @@
 score() reports (on an untrained judge: no data needed), then the real MNIST judge measured on
 real digits (skipped without the MNIST files).
 
-The judge is cached outside the test session ($CGAN_CACHE_DIR or ~/.cache/cgan), so only the
-first run anywhere pays for its training.
+The MNIST judge is shipped in the package; what it derives (reference features, the floor) is
+cached outside the test session ($CGAN_CACHE_DIR or ~/.cache/cgan).
 """
 
 import json
 import os
+import pathlib
 
 import keras
 import numpy as np
 import pytest
 
+import cgan.judge
 from cgan import data, metrics, scores
 from cgan.config import DataSource
 from cgan.errors import CganError
@@ -21,9 +23,11 @@ from cgan.judge import (
     MIN_JUDGE_ACCURACY,
     Judge,
     build_judge_model,
+    file_sha256,
     judge_folder,
     load_judge,
     recipe_hash,
+    shipped_paths,
 )
 
 # --- the judge's cache ------------------------------------------------------------------------
@@ -43,13 +47,49 @@ def test_recipe_hash_keys_the_cache_folder(tmp_path, monkeypatch):
 
 
 def test_a_corrupt_cached_judge_is_a_clear_error(tmp_path):
-    folder = judge_folder(cache_dir=str(tmp_path))
+    source = DataSource("kmnist")  # a dataset with no shipped judge: its judge is cached
+    folder = judge_folder(source, cache_dir=str(tmp_path))
     os.makedirs(folder)
     with open(os.path.join(folder, "judge.keras"), "wb") as handle:
         handle.write(b"not a zip file")
     with open(os.path.join(folder, "judge.json"), "w") as handle:
         json.dump({"test_accuracy": 0.995}, handle)
     with pytest.raises(CganError, match="unreadable.*delete"):
+        load_judge(source, cache_dir=str(tmp_path), verbose=0)
+
+
+def test_the_shipped_judge_is_named_by_the_codes_recipe_hash_and_its_bytes():
+    weights, facts = shipped_paths()
+    assert os.path.basename(weights) == f"mnist-{recipe_hash()}.weights.h5"
+    with open(facts) as handle:
+        shipped = json.load(handle)
+    assert shipped["recipe"] == JUDGE_RECIPE and shipped["recipe_hash"] == recipe_hash()
+    assert shipped["weights_sha256"] == file_sha256(weights)
+    assert shipped_paths(DataSource(image_size=32))[0] != weights  # resized MNIST has its own
+
+
+def test_the_shipped_judge_replaces_another_networks_cache_and_refuses_damaged_bytes(
+    tmp_path, monkeypatch
+):
+    folder = pathlib.Path(judge_folder(cache_dir=str(tmp_path)))
+    folder.mkdir()
+    for name in ("judge.keras", "reference.npz", "floor.json"):  # a judge trained before
+        (folder / name).write_bytes(b"another network's")
+    (folder / "judge.json").write_text('{"test_accuracy": 0.99}')
+    judge = load_judge(cache_dir=str(tmp_path), verbose=0)
+    assert sorted(os.listdir(folder)) == ["judge.json"]
+    weights, facts = shipped_paths()
+    with open(facts) as handle:
+        assert judge.accuracy == json.load(handle)["test_accuracy"]
+    # a copy of the package with one byte of the weights changed
+    damaged = tmp_path / "judges"
+    damaged.mkdir()
+    data = bytearray(open(weights, "rb").read())
+    data[len(data) // 2] ^= 1
+    (damaged / os.path.basename(weights)).write_bytes(bytes(data))
+    (damaged / os.path.basename(facts)).write_bytes(open(facts, "rb").read())
+    monkeypatch.setattr(cgan.judge, "SHIPPED_DIR", str(damaged))
+    with pytest.raises(CganError, match="shipped judge .* is unreadable .*reinstall cgan"):
         load_judge(cache_dir=str(tmp_path), verbose=0)
 
 
@@ -115,11 +155,14 @@ def test_judge_refuses_float_images_and_other_shapes(untrained):
         untrained.probabilities(np.zeros((2, 28, 28, 1), np.float32))
     with pytest.raises(CganError, match=r"\(N, 28, 28\) or \(N, 28, 28, 1\), got \(2, 32, 32, 1\)"):
         untrained.probabilities(np.zeros((2, 32, 32, 1), np.uint8))
-    probabilities, features = untrained.predict_both(np.zeros((3, 28, 28, 1), np.uint8))
+    pixels = np.random.default_rng(0).integers(0, 256, (3, 28, 28, 1), dtype=np.uint8)
+    probabilities, features = untrained.predict_both(pixels)
     assert probabilities.shape == (3, 10) and probabilities.dtype == np.float64
     assert features.shape == (3, JUDGE_RECIPE["feature_units"])
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
-    gray = untrained.probabilities(np.zeros((3, 28, 28), np.uint8))  # (N, 28, 28) works too
+    # The model's own output for the pixels as they are, in [0, 255] (its first layer scales them)
+    expected = untrained.model(pixels.astype(np.float32), training=False)
+    np.testing.assert_allclose(probabilities, expected, rtol=1e-5)
+    gray = untrained.probabilities(pixels[..., 0])  # (N, 28, 28) works too
     np.testing.assert_allclose(gray, probabilities, rtol=1e-6)
 
 
@@ -150,12 +193,12 @@ def test_score_gives_per_class_figures_with_labels_and_coverage_without(untraine
         json.dumps(result, allow_nan=False)  # what metrics.json gets: plain numbers and lists
 
 
-# --- the real judge (trained once, then cached) -----------------------------------------------
+# --- the real judge (shipped) --------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def judge(mnist_judge):
-    """The cached judge; a cold cache trains it first (about 2.5 minutes on 2 cores)."""
+    """The MNIST judge shipped in the package."""
     return mnist_judge
 
 
@@ -168,6 +211,8 @@ def test_digits(judge, mnist_source):
 
 def test_the_loaded_judge_is_as_accurate_on_real_test_digits_as_it_records(judge, test_digits):
     _, labels, probabilities, _ = test_digits
+    assert judge.folder == judge_folder(judge.source)  # the shipped one: nothing was trained
+    assert not os.path.exists(os.path.join(judge.folder, "judge.keras"))
     measured, per_digit = metrics.conditional_accuracy(probabilities, labels)
     assert measured >= MIN_JUDGE_ACCURACY["mnist"]
     assert min(per_digit) >= 0.97
@@ -211,8 +256,10 @@ def test_the_real_floor_is_the_judges_score_of_the_real_test_digits(judge, test_
 def test_reference_indices_are_the_training_rows_behind_the_reference_features(judge, mnist_source):
     indices = judge.reference_indices
     assert len(indices) == len(judge.reference_features) == 10_000
-    assert np.all(np.diff(indices) > 0)  # sorted, no repeats
-    assert indices.min() >= 0 and indices.max() < 60_000
+    # the recipe's rows: 10,000 of the 60,000 drawn without replacement from its seed, sorted
+    settings = JUDGE_RECIPE["reference"]
+    drawn = np.random.default_rng(settings["seed"]).choice(60_000, settings["size"], replace=False)
+    np.testing.assert_array_equal(indices, np.sort(drawn))
     images, _ = data.load_arrays("train", mnist_source)
     some = indices[::1000]
     np.testing.assert_allclose(
