@@ -9,9 +9,7 @@ import time
 
 import tensorflow as tf
 
-from cgan.errors import CganError, first_line
-
-NO_SPACE = "No space left on device"  # strerror(ENOSPC), which TensorFlow's message quotes
+from cgan.errors import NO_SPACE, CganError, first_line
 
 
 def open_manager(checkpoint, directory, keep):

@@ -14,7 +14,7 @@ from absl import app, flags, logging
 
 from cgan import api, options
 from cgan.config import Config
-from cgan.errors import CganError
+from cgan.errors import NO_SPACE, CganError, first_line
 
 FLAGS = flags.FLAGS
 DEFINE = {
@@ -102,6 +102,10 @@ def main(argv):
         OSError
     ) as error:  # a full disk, a file removed under our feet: one line, files stay whole
         failure = (f"{error.strerror}: {error.filename}" if error.filename else str(error),)
+    except Exception as error:  # TensorFlow's writers (summaries) raise their own types
+        if NO_SPACE not in str(error):
+            raise
+        failure = (first_line(error),)
     if failure:
         # Exit outside the except block: an exception kept alive as the exit's context keeps the
         # training frames and their tf.data iterator alive until interpreter shutdown, which hangs.

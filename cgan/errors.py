@@ -2,6 +2,8 @@
 
 import re
 
+NO_SPACE = "No space left on device"  # strerror(ENOSPC), which TensorFlow's messages quote
+
 
 class CganError(Exception):
     """A problem with the user's input or files, reported as one line, no traceback."""

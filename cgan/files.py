@@ -27,6 +27,10 @@ def atomic_path(path):
         yield tmp
         _fsync(tmp)
         os.replace(tmp, path)
+    except OSError as error:
+        if error.filename is None:  # Keras' writers name no file on a full disk: say which
+            raise OSError(error.errno, error.strerror or str(error), path) from None
+        raise
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

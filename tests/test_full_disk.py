@@ -164,3 +164,41 @@ def test_a_first_save_cut_short_is_swept_not_taken_for_a_lost_list(tmp_path):
     )
     assert manager.latest_checkpoint is None
     assert os.listdir(folder) == []
+
+
+def test_a_full_disk_in_a_tensorflow_writer_is_one_line_and_other_faults_still_show(
+    capfd, monkeypatch
+):
+    from cgan import cli
+
+    def summary_flush(config):  # what TensorBoard's writer raises on a full disk
+        raise tf.errors.ResourceExhaustedError(None, None, "events.out: No space left on device")
+
+    monkeypatch.setattr(cli, "run", summary_flush)
+    result = run_in_process(capfd, "--arch=dense")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == "error: events.out: No space left on device"
+
+    def bug(config):
+        raise ValueError("a bug, not the disk")
+
+    monkeypatch.setattr(cli, "run", bug)
+    with pytest.raises(ValueError, match="a bug"):  # a traceback, as a bug should have
+        run_in_process(capfd, "--arch=dense")
+
+
+def test_a_write_that_names_no_file_is_refused_naming_the_file(tmp_path):
+    from cgan.files import atomic_path
+
+    target = tmp_path / "generator.keras"
+    target.write_text("the earlier export")
+    with pytest.raises(OSError) as raised:
+        with atomic_path(str(target)) as temporary:
+            open(temporary, "w").close()
+            raise OSError(28, "No space left on device")  # as Keras' zip writer raises it
+    assert (raised.value.strerror, raised.value.filename) == (
+        "No space left on device",
+        str(target),
+    )
+    assert target.read_text() == "the earlier export"
+    assert os.listdir(tmp_path) == ["generator.keras"]
