@@ -17,6 +17,7 @@ from processes import job
 
 from cgan import history, plotting, registry
 from cgan.config import Config
+from cgan.context import resolve
 from cgan.errors import CganError
 from cgan.files import read_json
 from cgan.modes import compare
@@ -303,6 +304,42 @@ def test_compare_writes_picture_table_and_curves(comparison, mnist_judge):
     covered = sum(share >= 0.05 for share in scored["dense"]["coverage"])
     assert float(rows["dense"]["digits_covered"]) == covered
     assert float(rows[FLOOR]["accuracy"]) > 0.99
+
+
+def block_match(picture, blocks):
+    """The share of the side-by-side picture's pixels within one grey level of `blocks` joined
+    left to right (plotting.side_by_side), at the best one-pixel offset: the tiles sit at 2 x 2 px
+    per pixel in the picture's bottom-right corner, 5 px from its edges."""
+    gray = picture[..., :3].mean(axis=-1) * 255
+    mosaic = plotting.side_by_side(blocks, rows=10)[0][..., 0].astype(np.float32)
+    height, width = mosaic.shape
+    matches = []
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            top, left = gray.shape[0] - 5 - 2 * height + dy, gray.shape[1] - 5 - 2 * width + dx
+            region = gray[top : top + 2 * height : 2, left : left + 2 * width : 2]
+            matches.append(float((np.abs(region - mosaic) <= 1).mean()))
+    return max(matches)
+
+
+def test_block_match_finds_blocks_only_in_their_order(tmp_path):
+    rng = np.random.default_rng(0)
+    a, b = (rng.integers(0, 256, (20, 28, 28, 1), dtype=np.uint8) for _ in range(2))
+    plotting.save_side_by_side([a, b], ["first", "second\n(sorted)"], str(tmp_path / "p.png"))
+    picture = matplotlib.image.imread(tmp_path / "p.png")
+    assert block_match(picture, [a, b]) > 0.95 > 0.5 > block_match(picture, [b, a])
+
+
+def test_the_picture_has_one_block_per_arm_in_the_tables_order(comparison, mnist_judge):
+    config, table, _ = comparison
+    arms = [line.split("|")[1].strip() for line in table.splitlines()[2:4]]
+    blocks = [
+        compare.digit_block(resolve(compare.arm_config(config, arch, 0)), mnist_judge)
+        for arch in arms
+    ]
+    picture = matplotlib.image.imread(os.path.join(config.output_dir, "comparison.png"))
+    in_order, reversed_order = block_match(picture, blocks), block_match(picture, blocks[::-1])
+    assert in_order > 0.95 and reversed_order < 0.5, (in_order, reversed_order)
 
 
 def test_compare_reuses_finished_runs_and_their_scores(comparison):
