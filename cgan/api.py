@@ -63,14 +63,27 @@ def _number(text):
     return int(value) if value.is_integer() and "." not in text and "e" not in text else value
 
 
-def train(config=None, **fields):
+def train(config=None, callbacks=(), **fields):
     """Trains, resumes or reuses a run exactly as `python run.py` does (keyword arguments are
-    Config fields: cgan.train(arch="cgan", epochs=1)); returns its Run."""
+    Config fields: cgan.train(arch="cgan", epochs=1)); returns its Run.
+
+    `callbacks`: keras.callbacks.Callback objects, called as Keras's fit calls them (train and
+    epoch begin and end, batch end with the losses in `logs`; `self.model` is the generator). A
+    number one adds to the epoch end's `logs` is logged in history.csv and TensorBoard, and
+    `self.model.stop_training = True` (EarlyStopping) ends training with a checkpoint: the same
+    call later resumes it."""
+    import keras
+
     config = make_config(config, mode="train", **fields)
+    for callback in callbacks:
+        if not isinstance(callback, keras.callbacks.Callback):
+            raise CganError(
+                f"callbacks: expected keras.callbacks.Callback objects, got {callback!r}"
+            )
     runtime.configure(config)
     from cgan.modes import train as train_mode
 
-    return Run(config, train_mode.train(config))
+    return Run(config, train_mode.train(config, callbacks))
 
 
 def load(path):

@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from cgan import checkpoints, sampling, scores
+from cgan.errors import CganError
 from cgan.history import History
 from cgan.loop import Callback
 from cgan.plotting import save_grid, tile
@@ -144,3 +145,67 @@ class Checkpointer(Callback):
     def on_checkpoint(self, event):
         self.clock.sync()
         checkpoints.save(self.manager, event.step)
+
+
+class KerasCallbacks(Callback):
+    """Users' keras.callbacks.Callback objects, called as Keras's fit calls them: train begin and
+    end, epoch begin and end (epochs from 0), batch end after every train call, with the losses
+    in `logs`. A number a callback puts into the epoch end's `logs` joins that epoch's history.csv
+    row and TensorBoard; `self.model.stop_training = True` (as EarlyStopping sets it) ends
+    training after the call, with a checkpoint and a log row. `self.model` is the generator."""
+
+    def __init__(self, callbacks, model, steps_per_epoch, stop):
+        self.callbacks, self.model, self.steps_per_epoch = list(callbacks), model, steps_per_epoch
+        epochs = None if stop.steps is None else -(-stop.steps // steps_per_epoch)
+        for callback in self.callbacks:
+            callback.set_model(model)
+            callback.set_params(dict(epochs=epochs, steps=steps_per_epoch, verbose=0))
+        self.epoch_losses = []
+
+    def _notify(self, method, *args):
+        for callback in self.callbacks:
+            getattr(callback, method)(*args)
+
+    def on_start(self, step):
+        self.model.stop_training = False
+        self._notify("on_train_begin", {})
+
+    def on_epoch_begin(self, step):
+        self.epoch_losses = []
+        self._notify("on_epoch_begin", step // self.steps_per_epoch, {})
+
+    def on_call(self, event):
+        self.epoch_losses.append((event.metrics, event.steps))
+        batch = (event.step - 1) % self.steps_per_epoch
+        self._notify("on_train_batch_end", batch, dict(event.metrics))
+        if self.model.stop_training and not event.stop:
+            event.stop = True
+            self._notify("on_train_end", dict(event.metrics))
+
+    def on_epoch_end(self, event):
+        counts = [count for _, count in self.epoch_losses]
+        logs = {
+            name: float(
+                np.average([losses[name] for losses, _ in self.epoch_losses], weights=counts)
+            )
+            for name in event.metrics
+        }
+        logs.update(event.scalars)  # the scores, for a callback that watches them
+        self._notify("on_epoch_end", event.epoch - 1, logs)
+        for name, value in logs.items():
+            if name not in event.metrics:
+                event.scalars[name] = _scalar(name, value)
+        if event.finished or self.model.stop_training and not event.stop:
+            event.stop = event.stop or self.model.stop_training
+            self._notify("on_train_end", logs)
+
+
+def _scalar(name, value):
+    """A callback's figure as a float for history.csv and TensorBoard; anything else is refused in
+    one line."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise CganError(
+            f"a callback put {name}={value!r} into the epoch's logs: only numbers can be logged"
+        ) from None

@@ -22,28 +22,35 @@ COLUMNS += QUALITY_COLUMNS
 
 class History:
     """history.csv, rewritten whole and atomically on every row, so a crash never leaves a
-    half-written row; on resume, rows logged after the restored step are dropped."""
+    half-written row; on resume, rows logged after the restored step are dropped. Its columns are
+    COLUMNS, then any other scalar a row brings (a loss term's, a callback's), in order of first
+    appearance."""
 
     def __init__(self, path, resume_step):
         self.path = path
         self.rows = []
+        self.columns = list(COLUMNS)
         if os.path.exists(path):
             with open(path, newline="") as f:
+                reader = csv.DictReader(f)
                 self.rows = [
-                    row
-                    for row in csv.DictReader(f)
-                    if _step(row) is not None and _step(row) <= resume_step
+                    row for row in reader if _step(row) is not None and _step(row) <= resume_step
                 ]
+                self._add_columns(reader.fieldnames or [])
         self._write()
 
+    def _add_columns(self, names):
+        self.columns += [name for name in names if name not in self.columns]
+
     def append(self, row):
-        """Adds one row (a dict with the COLUMNS keys; a missing value is left empty)."""
-        self.rows.append({name: row.get(name, "") for name in COLUMNS})
+        """Adds one row (a dict of values by column; a missing value is left empty)."""
+        self._add_columns(row)
+        self.rows.append(dict(row))
         self._write()
 
     def _write(self):
         with atomic_path(self.path) as tmp, open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, COLUMNS, extrasaction="ignore")
+            writer = csv.DictWriter(f, self.columns, restval="")
             writer.writeheader()
             writer.writerows(self.rows)
 

@@ -115,6 +115,7 @@ class Event:
     steps: int  # steps the call ran
     finished: bool  # the budget is spent
     scalars: dict = dataclasses.field(default_factory=dict)  # figures callbacks add to the log row
+    stop: bool = False  # a callback asks training to end after this call
 
 
 class Callback:
@@ -177,7 +178,10 @@ def train_loop(trainer, batches, manager, stop, cadence, clock, callbacks, on_di
                 notify("on_call", event)
                 epoch_done = event.finished or step % cadence.steps_per_epoch == 0
                 checkpoint_due = (
-                    epoch_done or step % cadence.checkpoint_every == 0 or bool(requested)
+                    epoch_done
+                    or step % cadence.checkpoint_every == 0
+                    or bool(requested)
+                    or event.stop
                 )
                 problem = non_finite(metrics)
                 if problem is None and (checkpoint_due or step % cadence.log_every == 0):
@@ -191,12 +195,12 @@ def train_loop(trainer, batches, manager, stop, cadence, clock, callbacks, on_di
                     continue
                 if epoch_done:
                     notify("on_epoch_end", event)
-                elif step % cadence.log_every == 0:
+                elif step % cadence.log_every == 0 or event.stop:
                     notify("on_log", event)
-                if checkpoint_due:
+                if checkpoint_due or event.stop:
                     notify("on_checkpoint", event)
                 # A stop asked for at the last step: finishing is quicker than resuming.
-                if event.finished:
+                if event.finished or event.stop:
                     break
                 if requested:
                     raise Interrupted(

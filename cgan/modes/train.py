@@ -8,7 +8,7 @@ import keras
 import tensorflow as tf
 
 from cgan import checkpoints, data, distribute, registry, runfolder, runtime, sampling
-from cgan.callbacks import Checkpointer, EpochGrids, Logger, ProgressBar, Scorer
+from cgan.callbacks import Checkpointer, EpochGrids, KerasCallbacks, Logger, ProgressBar, Scorer
 from cgan.context import resolve
 from cgan.curves import save_history_plot
 from cgan.errors import CganError
@@ -59,8 +59,9 @@ def build_trainer(context):
     )
 
 
-def train(config):
-    """Trains (or resumes, or reuses) the run in config.run_dir, then draws what config.draw asks.
+def train(config, callbacks=()):
+    """Trains (or resumes, or reuses) the run in config.run_dir, then draws what config.draw asks;
+    `callbacks`: keras.callbacks.Callback objects called as training goes (KerasCallbacks).
 
     Returns the path of the picture. A finished run is not retrained: only drawn from. The
     folder is locked for the whole call: a second run into it is refused.
@@ -77,7 +78,9 @@ def train(config):
     if not distribute.writes_files(strategy):
         with tempfile.TemporaryDirectory(prefix="cgan-worker-") as folder:
             resume_from = None if config.overwrite else context.files.checkpoints
-            _train_locked(dataclasses.replace(context, files=RunFiles(folder)), resume_from)
+            _train_locked(
+                dataclasses.replace(context, files=RunFiles(folder)), callbacks, resume_from
+            )
         return None
     files = context.files
     with locked_folder(files.dir):
@@ -85,10 +88,10 @@ def train(config):
             files.clear()
         runfolder.check_same_model(context, training=True)
         remove_leftovers(files.dir)  # temporary files of a killed run: nobody else writes here
-        return _train_locked(context)
+        return _train_locked(context, callbacks)
 
 
-def _train_locked(context, resume_from=None):
+def _train_locked(context, callbacks, resume_from=None):
     """Trains in the context's folder, resuming from its latest checkpoint or, when given, from
     the latest one in the folder `resume_from` (a multi-worker chief's)."""
     config, files = context.config, context.files
@@ -149,7 +152,7 @@ def _train_locked(context, resume_from=None):
             stop,
             Cadence.of(config, steps_per_epoch),
             clock,
-            _callbacks(context, trainer, manager, clock, stop, steps_per_epoch, images_per_step),
+            _callbacks(context, trainer, manager, clock, stop, steps_per_epoch, callbacks),
             config.on_divergence,
         )
         _export_generators(context, trainer)
@@ -165,15 +168,18 @@ def _train_locked(context, resume_from=None):
     return sampling.draw_requested(context, trainer.sampler)
 
 
-def _callbacks(context, trainer, manager, clock, stop, steps_per_epoch, images_per_step):
+def _callbacks(context, trainer, manager, clock, stop, steps_per_epoch, users):
     """The loop's per-interval work, in the order it runs: the progress bar, scores (with
-    --eval_every), the log row that carries them, the epoch's grid, the checkpoint."""
+    --eval_every), the users' Keras callbacks (which see the scores), the log row that carries
+    both, the epoch's grid, the checkpoint."""
     config = context.config
     callbacks = [ProgressBar(stop, steps_per_epoch)] if config.verbose else []
     if config.eval_every:
         judge = load_judge(context.source, verbose=int(config.verbose))
         callbacks.append(Scorer(context, trainer.sampler, judge, clock, config.eval_every))
-    logger = Logger(context.files, clock, images_per_step)
+    if users:
+        callbacks.append(KerasCallbacks(users, trainer.generator, steps_per_epoch, stop))
+    logger = Logger(context.files, clock, config.batch_size * trainer.recipe.critic_steps)
     return callbacks + [
         logger,
         EpochGrids(context, trainer.sampler, logger),
