@@ -5,7 +5,7 @@ import dataclasses
 import os
 from typing import Optional
 
-from cgan import checkpoints, history, runfolder, runtime
+from cgan import arrays, checkpoints, history, runfolder, runtime
 from cgan import generator as generator_file
 from cgan.config import Config
 from cgan.context import resolve
@@ -63,17 +63,37 @@ def _number(text):
     return int(value) if value.is_integer() and "." not in text and "e" not in text else value
 
 
-def train(config=None, callbacks=(), **fields):
+def train(config=None, dataset=None, test=None, class_names=None, callbacks=(), **fields):
     """Trains, resumes or reuses a run exactly as `python run.py` does (keyword arguments are
     Config fields: cgan.train(arch="cgan", epochs=1)); returns its Run.
+
+    `dataset` is what --dataset takes (a tensorflow-datasets name or "folder:PATH"), or your own
+    data in memory, as the TensorFlow tutorial's train(dataset, EPOCHS): `(images, labels)` numpy
+    arrays, or a finite tf.data.Dataset of (image, label), batched or not, read once into memory.
+    Images are (N, H, W) or (N, H, W, C) with 1 or 3 channels: integer pixels in 0..255, or
+    floats in [0, 1], or in [-1, 1] (any negative value says which); labels are integer classes
+    0..K-1. `test` (the same forms) is the judge's held-out split; without it, every 10th image
+    of each class is held out (and not trained on). `class_names` names the K classes (default
+    "0".."K-1"). The run's Config names such data `arrays:<fingerprint>`, and run.json records
+    its fingerprint, shape and classes: a folder holding a run on other data is refused, and the
+    folder can be drawn from later without the data. cgan.arrays says what is checked. (With
+    cpu_devices > 1, call cgan.runtime.configure(cgan.Config(cpu_devices=N)) before making a
+    tf.data.Dataset: TensorFlow fixes its devices when it first runs.)
 
     `callbacks`: keras.callbacks.Callback objects, called as Keras's fit calls them (train and
     epoch begin and end, batch end with the losses in `logs`; `self.model` is the generator). A
     number one adds to the epoch end's `logs` is logged in history.csv and TensorBoard, and
     `self.model.stop_training = True` (EarlyStopping) ends training with a checkpoint: the same
-    call later resumes it."""
+    call later resumes it.
+    """
     import keras
 
+    if dataset is not None and not isinstance(dataset, str):
+        fields["dataset"] = arrays.register(dataset, test, class_names)
+    elif test is not None or class_names is not None:
+        raise CganError("test= and class_names= go with in-memory data: dataset=(images, labels)")
+    elif dataset is not None:
+        fields["dataset"] = dataset
     config = make_config(config, mode="train", **fields)
     for callback in callbacks:
         if not isinstance(callback, keras.callbacks.Callback):

@@ -4,7 +4,7 @@ the run folder's files and, for training, the tf.distribute strategy."""
 import dataclasses
 from typing import Any, Optional
 
-from cgan import data
+from cgan import arrays, data
 from cgan.config import Config
 from cgan.datasource import DataSource
 from cgan.errors import CganError
@@ -41,13 +41,15 @@ class Context:
 def resolve(config: Config, strategy=None, run_dir: Optional[str] = None) -> Context:
     """The Context of `config` (its files in `run_dir`, by default config.run_dir); an unusable
     dataset is refused here, before anything is written."""
-    source = config.data_source
+    source, files = config.data_source, RunFiles(run_dir or config.run_dir)
+    if source.arrays:  # in-memory data: a later process finds its shape and classes in run.json
+        arrays.recall(source, files.saved_config())
     return Context(
         config=config,
         source=source,
         spec=data.spec(source),
         recipe=config.recipe,
-        files=RunFiles(run_dir or config.run_dir),
+        files=files,
         strategy=strategy,
     )
 

@@ -2,9 +2,10 @@
 
 A dataset is either a tensorflow-datasets image classification dataset with an `image` and a
 `label` feature (mnist, fashion_mnist, kmnist, emnist/digits, cifar10, ...) or a folder of
-image files, one sub-folder per class (`folder:PATH`). Either way it is read once into uint8
-arrays (N, H, W, C), resized when the config asks for another side, and described by a
-DatasetSpec: image shape, number of classes, class names.
+image files, one sub-folder per class (`folder:PATH`), or arrays handed to cgan.train
+(`arrays:<fingerprint>`, see cgan.arrays). Each is read once into uint8 arrays (N, H, W, C),
+resized when the config asks for another side, and described by a DatasetSpec: image shape,
+number of classes, class names.
 """
 
 import dataclasses
@@ -18,7 +19,7 @@ import urllib.parse
 import numpy as np
 import tensorflow as tf
 
-from cgan import image_folder
+from cgan import arrays, image_folder
 from cgan.datasource import DataSource
 from cgan.errors import CganError, first_line
 
@@ -197,6 +198,11 @@ def _folder_spec(source):
     return DatasetSpec(source.dataset, shape, names)
 
 
+def _arrays_spec(source):
+    found = arrays.described(source)
+    return DatasetSpec(source.dataset, tuple(found.image_shape), tuple(found.class_names))
+
+
 # ---------------------------------------------------------------------------------------------
 # Either
 # ---------------------------------------------------------------------------------------------
@@ -216,7 +222,10 @@ def resized(images, size):
 @functools.lru_cache(maxsize=8)
 def spec(source: DataSource) -> DatasetSpec:
     """The image shape (after source.image_size) and class names of `source`'s dataset."""
-    found = _folder_spec(source) if source.folder else _tfds_spec(source)
+    if source.arrays:
+        found = _arrays_spec(source)
+    else:
+        found = _folder_spec(source) if source.folder else _tfds_spec(source)
     height, width, channels = found.image_shape
     if source.image_size is not None:
         height = width = source.image_size
@@ -234,6 +243,8 @@ def spec(source: DataSource) -> DatasetSpec:
 def _split_arrays(split, source):
     if source.folder:
         images, labels = image_folder.arrays(source, split, resized)
+    elif source.arrays:
+        images, labels = arrays.split_arrays(source, split)
     else:
         images, labels = _tfds_arrays(source, split)
     if images.ndim == 3:
@@ -252,7 +263,10 @@ def load_arrays(split="train", source=DataSource(), digit=None):
 
     Read once per process and source; a label filter (`digit`) returns a copy of that label's rows.
     """
-    images, labels = _split_arrays(split, source)
+    if source.arrays and source.image_size is None:  # in memory already: arrays.forget frees it
+        images, labels = arrays.split_arrays(source, split)
+    else:
+        images, labels = _split_arrays(split, source)
     if digit is not None:
         keep = labels == digit
         images, labels = images[keep], labels[keep]
@@ -270,6 +284,8 @@ def check_label(source, label):
 
 def label_shares(source=DataSource()):
     """Each label's share of the training set, shape (num_classes,): MNIST's are not equal."""
+    if source.arrays:  # known from run.json in a process that was not handed the images
+        return np.asarray(arrays.described(source).label_shares)
     _, labels = load_arrays("train", source)
     return np.bincount(labels, minlength=spec(source).num_classes) / len(labels)
 

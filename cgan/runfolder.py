@@ -6,7 +6,7 @@ import glob
 import os
 import shutil
 
-from cgan import registry
+from cgan import arrays, registry
 from cgan.config import Config
 from cgan.errors import CganError
 from cgan.files import read_json, write_json
@@ -162,8 +162,10 @@ def check_same_model(context, training=False):
 def write_run_json(context, dtype_policy, op_determinism):
     """Writes run.json: the Config, the digit it trains on, the recipe, the Keras dtype policy
     the networks compute in (what --mixed_precision=auto chose), the strategy's replicas and
-    whether TensorFlow's op determinism was on, for later checks."""
-    config = context.config
+    whether TensorFlow's op determinism was on, for later checks; for in-memory data, its
+    fingerprint, shape, classes and class shares (cgan.arrays), which drawing needs."""
+    config, source = context.config, context.source
+    facts = dict(data=arrays.described(source).facts()) if source.arrays else {}
     write_json(
         context.files.config,
         dict(
@@ -173,6 +175,7 @@ def write_run_json(context, dtype_policy, op_determinism):
             dtype_policy=dtype_policy,
             replicas=context.strategy.num_replicas_in_sync,
             op_determinism=op_determinism,
+            **facts,
         ),
     )
 
