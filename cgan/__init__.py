@@ -12,10 +12,12 @@ from cgan.api import Run, compare, evaluate, export, load, make_config, train
 from cgan.config import Config
 from cgan.errors import CganError
 from cgan.generator import Generator
+from cgan.keras_model import GAN
 
 __all__ = [
     "CganError",
     "Config",
+    "GAN",
     "Generator",
     "Run",
     "compare",

@@ -107,6 +107,15 @@ class GANTrainer(TrainerState):
             self.update_ema()
         return metrics
 
+    def local_step(self, inputs):
+        """One train step where a caller's strategy has already placed us on a replica (Keras's
+        fit): the replica's losses, then the step count and the weight average."""
+        metrics = self._replica_step(inputs)
+        self.step.assign_add(1)
+        if self.ema_generator is not None:
+            self.update_ema()
+        return metrics
+
     def _replica_step(self, inputs):
         """One step on this replica's share of the batch: the random numbers come with the batch."""
         images, labels, noise = inputs["images"], inputs["labels"], inputs["noise"]
