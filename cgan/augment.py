@@ -9,12 +9,28 @@ digit is another shape.
 import tensorflow as tf
 
 from cgan.errors import CganError
+from cgan.registry import Registry
 
 TRANSLATION = 1 / 8  # the largest shift, as a share of the side (DiffAugment's)
 CUTOUT = 1 / 2  # the side of the cut-out square, as a share of the image's (DiffAugment's)
 DRAWS = 2  # uniform numbers each transform takes per example
 
+TRANSFORMS = Registry("augmentation")
 
+
+def register_augmentation(name):
+    """Decorator: registers `transform(images, draws) -> images`, images (B, H, W, C) in [-1, 1]
+    and draws (B, DRAWS) uniform in [0, 1), differentiable in the images, under `name` (then
+    --augment=NAME). Public as cgan.register_augmentation."""
+
+    def decorate(transform):
+        TRANSFORMS.register(name, transform, transform)
+        return transform
+
+    return decorate
+
+
+@register_augmentation("translation")
 def translation(images, draws):
     """Each image shifted by up to TRANSLATION of its side, down/right or up/left, whole pixels;
     what comes in at the edges is 0 (DiffAugment's padding). draws: (B, 2) for (rows, columns)."""
@@ -31,6 +47,7 @@ def translation(images, draws):
     return out
 
 
+@register_augmentation("cutout")
 def cutout(images, draws):
     """Each image with a square of CUTOUT of its side set to 0, centred anywhere on the image (it
     may hang over an edge). draws: (B, 2) for the centre's row and column."""
@@ -44,9 +61,6 @@ def cutout(images, draws):
         masks.append((index >= start[:, None]) & (index < start[:, None] + size))
     cut = masks[0][:, :, None] & masks[1][:, None, :]  # (B, H, W)
     return images * tf.cast(~cut, images.dtype)[..., None]
-
-
-TRANSFORMS = {"translation": translation, "cutout": cutout}
 
 
 def parse(policy):
@@ -64,5 +78,5 @@ def parse(policy):
 def apply(images, draws, names):
     """`images` through the named transforms in order; draws: (B, DRAWS * len(names))."""
     for index, name in enumerate(names):
-        images = TRANSFORMS[name](images, draws[:, DRAWS * index : DRAWS * (index + 1)])
+        images = TRANSFORMS.get(name)(images, draws[:, DRAWS * index : DRAWS * (index + 1)])
     return images

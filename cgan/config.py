@@ -7,7 +7,6 @@ from typing import Optional
 from cgan import registry
 from cgan.datasource import DataSource
 from cgan.options import late, option
-from cgan.schedules import LEARNING_RATE_DECAYS
 from cgan.validation import validate
 
 # Choices of the enum-like fields; architectures, losses and decays come from their modules.
@@ -74,7 +73,7 @@ class Config:
         None,
         "The learning rate over the budget: constant, or linear (to zero at its end); "
         "default: the architecture's.",
-        choices=tuple(LEARNING_RATE_DECAYS),
+        choices=late("cgan.schedules", "LEARNING_RATE_DECAYS"),
     )
     beta_1: Optional[float] = option(
         None, "Adam's first-moment decay, in [0, 1) (default: the architecture's)."
@@ -128,6 +127,11 @@ class Config:
         "Differentiable augmentation of reals and fakes before the discriminator: "
         "comma-separated transforms of translation, cutout; 'none' for none "
         "(default: the architecture's).",
+    )
+    terms: Optional[str] = option(
+        None,
+        "Weights of registered loss terms without a flag of their own (cgan.register_term), "
+        "comma-separated NAME=WEIGHT; 'none' for none (default: the architecture's).",
     )
     seed: int = option(0, "Random seed for weights, data order and the grids' noise.")
     output_dir: Optional[str] = option(
@@ -244,6 +248,9 @@ class Config:
         if "augment" in overrides:  # one spelling per policy: "a, b" and "a,b" are one recipe
             names = [name.strip() for name in overrides["augment"].split(",")]
             overrides["augment"] = ",".join(name for name in names if name not in ("", "none"))
+        if "terms" in overrides:  # the same for terms: "a=1, b=2" and "a=1,b=2" are one recipe
+            names = [name.replace(" ", "") for name in overrides["terms"].split(",")]
+            overrides["terms"] = ",".join(name for name in names if name not in ("", "none"))
         return dataclasses.replace(registry.get(self.arch).recipe, **overrides)
 
     @property

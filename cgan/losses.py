@@ -1,8 +1,9 @@
-"""Adversarial losses as pure functions of discriminator logits, selected by name, and the terms
-added to them (the gradient penalties, the mode-seeking term).
+"""Adversarial losses, registered by name, and the maths of the terms added to them (the gradient
+penalties, the mode-seeking term; cgan.terms registers those).
 
-Every function returns one value per example (shape (B,)); the trainer sums and
-divides by the global batch, so the same code is right on any number of replicas.
+A registered loss has two sides, each a function of the step's value (cgan.terms.Step) returning
+one value per example (shape (B,)); the trainer sums and divides by the global batch, so the
+same code is right on any number of replicas.
 """
 
 import dataclasses
@@ -10,17 +11,36 @@ from typing import Callable
 
 import tensorflow as tf
 
-from cgan.errors import CganError
+from cgan.registry import Registry
 
 
 @dataclasses.dataclass(frozen=True)
 class AdversarialLoss:
-    """A discriminator loss and its generator loss, both (real logits, fake logits) -> (B,)."""
+    """A discriminator loss and its generator loss, both step -> (B,)."""
 
+    name: str
     discriminator: Callable
     generator: Callable
     has_accuracy: bool  # do logit signs mean real/fake? (not for a Wasserstein critic)
-    pairs: bool = False  # does the generator loss need the real logits (row i with fake i)?
+    pairs: bool = False  # does the generator loss read step.real_logits (row i with fake i)?
+
+
+LOSSES = Registry("loss")
+
+
+def register_loss(
+    name: str,
+    discriminator: Callable,
+    generator: Callable,
+    has_accuracy: bool = False,
+    pairs: bool = False,
+) -> AdversarialLoss:
+    """Registers an adversarial loss under `name` (then --loss=NAME): `discriminator(step)` and
+    `generator(step)` each return one value per example (B,) from a cgan.terms.Step.
+    `has_accuracy`: positive logits mean "real" (d_accuracy is reported); `pairs`: the generator
+    side reads step.real_logits (or step.paired_real_logits). Public as cgan.register_loss."""
+    loss = AdversarialLoss(name, discriminator, generator, has_accuracy, pairs)
+    return LOSSES.register(name, loss, discriminator)
 
 
 def _flat(logits):
@@ -63,31 +83,34 @@ def relativistic_generator(real_logits, fake_logits):
     return tf.nn.softplus(_flat(real_logits) - _flat(fake_logits))
 
 
-def _fakes_only(generator_loss):
-    """A loss of the fake logits alone, called as every generator loss is: (real, fake)."""
-    return lambda real_logits, fake_logits: generator_loss(fake_logits)
-
-
-LOSSES = {
-    "bce": AdversarialLoss(bce_discriminator, _fakes_only(bce_generator), has_accuracy=True),
-    "hinge": AdversarialLoss(
-        hinge_discriminator, _fakes_only(wasserstein_generator), has_accuracy=True
-    ),
-    "relativistic": AdversarialLoss(
-        relativistic_discriminator, relativistic_generator, has_accuracy=False, pairs=True
-    ),
-    "wasserstein": AdversarialLoss(
-        wasserstein_discriminator, _fakes_only(wasserstein_generator), has_accuracy=False
-    ),
-}
+register_loss(
+    "bce",
+    lambda step: bce_discriminator(step.real_logits, step.fake_logits),
+    lambda step: bce_generator(step.fake_logits),
+    has_accuracy=True,
+)
+register_loss(
+    "hinge",
+    lambda step: hinge_discriminator(step.real_logits, step.fake_logits),
+    lambda step: wasserstein_generator(step.fake_logits),
+    has_accuracy=True,
+)
+register_loss(  # each fake against the real whose label it was drawn for
+    "relativistic",
+    lambda step: relativistic_discriminator(step.paired_real_logits, step.fake_logits),
+    lambda step: relativistic_generator(step.paired_real_logits, step.fake_logits),
+    pairs=True,
+)
+register_loss(
+    "wasserstein",
+    lambda step: wasserstein_discriminator(step.real_logits, step.fake_logits),
+    lambda step: wasserstein_generator(step.fake_logits),
+)
 
 
 def get_loss(name: str) -> AdversarialLoss:
     """The loss registered under `name`; an unknown name lists the known ones."""
-    try:
-        return LOSSES[name]
-    except KeyError:
-        raise CganError(f"unknown loss {name!r}; known: {', '.join(sorted(LOSSES))}") from None
+    return LOSSES.get(name)
 
 
 def gradient_penalty(critic, real, fake, weights):

@@ -1,10 +1,66 @@
-"""A tiny decorator registry: architectures register themselves by name."""
+"""One registry mechanism for every pluggable kind (Registry), and the architectures' registry
+with their training recipes."""
 
 import dataclasses
 import inspect
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 from cgan.errors import CganError
+
+
+def _origin(function: Callable) -> tuple:
+    """(module, qualified name) of a function, looking through functools.partial."""
+    function = getattr(function, "func", function)
+    return (getattr(function, "__module__", None), getattr(function, "__qualname__", None))
+
+
+class Registry:
+    """Names of one kind (architecture, loss, term, ...) mapped to what was registered under them,
+    in registration order. Registering a name again with a function from the same module and of
+    the same qualified name (a re-run notebook cell, a reloaded module) replaces it; another
+    function under a taken name is refused."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, tuple[tuple, Any]] = {}
+
+    def register(self, name: str, entry: Any, function: Callable) -> Any:
+        """Stores `entry` under `name`; `function` (the user's) tells a re-registration from a
+        clash. Returns `entry`."""
+        if not isinstance(name, str) or not name:
+            raise CganError(f"a {self.kind} needs a non-empty string name, got {name!r}")
+        origin = _origin(function)
+        if name in self._entries and self._entries[name][0] != origin:
+            module, qualname = self._entries[name][0]
+            raise CganError(
+                f"{self.kind} {name!r} is already registered (by {module}.{qualname}); "
+                "choose another name"
+            )
+        self._entries[name] = (origin, entry)
+        return entry
+
+    def get(self, name: str) -> Any:
+        """What is registered under `name`; an unknown name lists the known ones."""
+        try:
+            return self._entries[name][1]
+        except (KeyError, TypeError):
+            raise CganError(
+                f"unknown {self.kind} {name!r}; known: {', '.join(self.names()) or 'none'}"
+            ) from None
+
+    def names(self) -> list[str]:
+        """The registered names, sorted."""
+        return sorted(self._entries)
+
+    def values(self) -> list[Any]:
+        """What is registered, in registration order (the order terms are summed in)."""
+        return [entry for _, entry in self._entries.values()]
+
+    def __contains__(self, name) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -12,7 +68,7 @@ class Recipe:
     """How an architecture wants to be trained; every field can be overridden in Config."""
 
     conditional: bool  # does the generator draw the digit it is asked for?
-    loss: str = "bce"  # name of an adversarial loss in cgan.losses.LOSSES
+    loss: str = "bce"  # name of an adversarial loss (cgan.losses.LOSSES)
     gradient_penalty: float = 0.0  # WGAN-GP weight; 0 switches the penalty off
     critic_steps: int = 1  # discriminator updates per generator update
     learning_rate: float = 2e-4  # Radford et al. 2015 (DCGAN)
@@ -32,6 +88,7 @@ class Recipe:
     r1: float = 0.0  # gamma of the zero-centred penalty gamma/2 ||grad D||^2 on reals; 0: off
     r2: float = 0.0  # the same on fakes (R3GAN's pair with r1, Huang et al. 2024)
     augment: str = ""  # DiffAugment transforms of both discriminator inputs (cgan.augment)
+    terms: str = ""  # "name=weight,...": weights of registered terms without a field of their own
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,17 +111,16 @@ class Architecture:
         return self.build(image_shape, latent_dim, num_classes, **options)
 
 
-_REGISTRY: dict[str, Architecture] = {}
+ARCHITECTURES = Registry("architecture")
 
 
 def register(name: str, **recipe) -> Callable:
     """Decorator: registers `build(image_shape, latent_dim, num_classes)` under `name` (taking
-    `minibatch_stddev=0` too if the architecture offers that feature)."""
+    `minibatch_stddev=0` too if the architecture offers that feature), with the Recipe fields
+    given as keywords (`conditional` at least). Public as cgan.register_architecture."""
 
     def decorate(build: Callable) -> Callable:
-        if name in _REGISTRY:
-            raise KeyError(f"architecture {name!r} is already registered")
-        _REGISTRY[name] = Architecture(name, build, Recipe(**recipe))
+        ARCHITECTURES.register(name, Architecture(name, build, Recipe(**recipe)), build)
         return build
 
     return decorate
@@ -72,14 +128,23 @@ def register(name: str, **recipe) -> Callable:
 
 def names() -> list[str]:
     """The registered architecture names, sorted."""
-    return sorted(_REGISTRY)
+    return ARCHITECTURES.names()
 
 
 def get(name: str) -> Architecture:
     """The architecture registered under `name`; an unknown name lists the known ones."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise CganError(
-            f"unknown architecture {name!r}; registered: {', '.join(names())}"
-        ) from None
+    return ARCHITECTURES.get(name)
+
+
+EXPERIMENTS = Registry("experiment")
+
+
+def register_experiment(function: Callable = None, *, name: str = None) -> Callable:
+    """Decorator, bare or with name=: registers a no-argument function returning a Config (a
+    comparison, --mode=compare --experiment=NAME) under `name`, by default its own name."""
+
+    def decorate(function: Callable) -> Callable:
+        EXPERIMENTS.register(name or function.__name__, function, function)
+        return function
+
+    return decorate(function) if function is not None else decorate

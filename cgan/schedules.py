@@ -1,19 +1,35 @@
-"""Learning-rate decays over the training budget, by name: each gives the share of the recipe's
-rate left a fraction `progress` (0 to 1) of the way through."""
+"""Learning-rate decays over the training budget, registered by name: each gives the share of
+the recipe's rate left a fraction `progress` (0 to 1) of the way through."""
 
-from cgan.errors import CganError
+from typing import Callable
 
-LEARNING_RATE_DECAYS = {
-    "constant": lambda progress: 1.0,
-    "linear": lambda progress: 1.0 - progress,  # to zero: the last steps settle, not jump
-}
+from cgan.registry import Registry
+
+LEARNING_RATE_DECAYS = Registry("learning rate decay")
+
+
+def register_schedule(name: str) -> Callable:
+    """Decorator: registers `decay(progress) -> share of the rate`, progress a Python float from 0
+    to 1, under `name` (then --learning_rate_decay=NAME). Public as cgan.register_schedule."""
+
+    def decorate(decay: Callable) -> Callable:
+        LEARNING_RATE_DECAYS.register(name, decay, decay)
+        return decay
+
+    return decorate
+
+
+@register_schedule("constant")
+def constant(progress):
+    return 1.0
+
+
+@register_schedule("linear")
+def linear(progress):
+    """To zero: the last steps settle, not jump."""
+    return 1.0 - progress
 
 
 def get_decay(name):
     """The learning-rate decay registered under `name`; an unknown name lists the known ones."""
-    try:
-        return LEARNING_RATE_DECAYS[name]
-    except KeyError:
-        raise CganError(
-            f"unknown learning rate decay {name!r}; known: {', '.join(LEARNING_RATE_DECAYS)}"
-        ) from None
+    return LEARNING_RATE_DECAYS.get(name)

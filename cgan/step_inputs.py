@@ -4,14 +4,15 @@ and every random number of the step (noise, penalty weights, augmentation), from
 import numpy as np
 import tensorflow as tf
 
-from cgan import augment
+from cgan import augment, terms
 
 
 def arrange(step, images, labels, recipe, global_batch_size, seed, latent_dim):
     """Images and labels arranged (B, critic_steps, ...), so that splitting the batch over
     replicas splits every critic step alike, with one noise vector per generator pass (one per
-    critic step, and one for a separate generator update), with a gradient penalty one
-    interpolation weight per critic-step example, and with augmentation its numbers per pass,
+    critic step, and one for a separate generator update), with the discriminator terms' draws
+    (cgan.terms: a gradient penalty's interpolation weight) their numbers per critic-step example
+    in "penalty_weights" (B, critic_steps x numbers), and with augmentation its numbers per pass,
     for the reals and the fakes. The random numbers are drawn from (seed, step) alone (by Philox
     on the host): the same on any number of replicas, after any resume."""
     k, batch = recipe.critic_steps, global_batch_size
@@ -37,12 +38,25 @@ def arrange(step, images, labels, recipe, global_batch_size, seed, latent_dim):
             [batch, passes, latent_dim], seed=keys[0], alg="philox"
         ),
     }
-    if recipe.gradient_penalty:
+    numbers = terms.draws_per_step(recipe)
+    if numbers:  # critic step j's numbers are columns j * numbers to (j + 1) * numbers
         inputs["penalty_weights"] = tf.random.stateless_uniform(
-            [batch, k], seed=keys[1], alg="philox"
+            [batch, k * numbers], seed=keys[1], alg="philox"
         )
     if transforms:
         inputs["augment"] = tf.random.stateless_uniform(
             [batch, passes, 2, augment.DRAWS * len(transforms)], seed=keys[2], alg="philox"
         )
     return inputs
+
+
+def term_numbers(numbers, j, term_draws):
+    """{term: (B, n)}: the uniform numbers of critic step j in arrange's "penalty_weights", n for
+    each (term, n) of `term_draws` in order; None without any."""
+    if numbers is None:
+        return None
+    per_step = sum(n for _, n in term_draws)
+    numbers, out, start = numbers[:, j * per_step : (j + 1) * per_step], {}, 0
+    for name, n in term_draws:
+        out[name], start = numbers[:, start : start + n], start + n
+    return out

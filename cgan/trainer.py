@@ -1,10 +1,14 @@
-"""The one GradientTape trainer shared by every architecture: it never imports an architecture
-and never reads flags; it gets two models and a recipe (cgan.registry.Recipe)."""
+"""The one GradientTape trainer shared by every architecture: it never imports an architecture,
+never reads flags and never names a term; it gets two models and a recipe (cgan.registry.Recipe)
+and sums the recipe's registered loss and terms (cgan.losses, cgan.terms) on each side."""
+
+import threading
 
 import keras
 import tensorflow as tf
 
-from cgan import augment, losses, step_inputs
+from cgan import augment, losses, step_inputs, terms
+from cgan.errors import CganError
 from cgan.schedules import get_decay
 from cgan.trainer_state import TrainerState
 
@@ -26,6 +30,19 @@ class GANTrainer(TrainerState):
         self.discriminator = discriminator
         self.recipe = recipe
         self.loss = losses.get_loss(recipe.loss)
+        self.terms = {side: terms.active(recipe, side) for side in terms.SIDES}
+        chosen = [term for side in terms.SIDES for term, _ in self.terms[side]]
+        self.pairs_fakes = any(term.pairs_fakes for term in chosen)
+        self.watched = [name for name in terms.INPUTS if any(name in t.gradients for t in chosen)]
+        self.term_draws = [(t.name, t.draws) for t, _ in self.terms["discriminator"] if t.draws]
+        # Each loss side and term is checked for NaN and infinity once, on the first call.
+        self.checked = [f"loss {self.loss.name!r} ({side} side)" for side in terms.SIDES] + [
+            f"term {term.name!r}" for term in chosen
+        ]
+        self._first_call, self._trace_error = True, None
+        # Per replica trace, [(what, True if NaN or infinite)] in the order computed;
+        # MirroredStrategy traces each replica in a thread of its own.
+        self._replica = threading.local()
         self.augment = augment.parse(recipe.augment)
         self.decay = get_decay(recipe.learning_rate_decay)
         self.global_batch_size = global_batch_size  # per critic step, summed over replicas
@@ -33,14 +50,17 @@ class GANTrainer(TrainerState):
         self.seed = seed
         self.latent_dim = generator.inputs[0].shape[-1]
         self.has_class_head = len(discriminator.outputs) == 2  # [adversarial logits, class logits]
-        if self.has_class_head != (recipe.class_weight > 0):
+        readers = [term.name for term in chosen if term.class_head]
+        if self.has_class_head != bool(readers):
             raise ValueError(
-                f"{discriminator.name} has {len(discriminator.outputs)} output(s) but class_weight "
-                f"is {recipe.class_weight}: a class head and a class-loss weight go together"
+                f"{discriminator.name} has {len(discriminator.outputs)} output(s) but the terms "
+                f"reading class logits are {readers or 'off'} (class_weight "
+                f"{recipe.class_weight}): a class head and a class-loss weight go together"
             )
         self.metric_names = ("d_loss", "g_loss") + (
             ("d_accuracy",) if self.loss.has_accuracy else ()
         )
+        self._totals = self.metric_names + tuple(NON_FINITE + what for what in self.checked)
         # float16 gradients underflow without loss scaling; bfloat16 has float32's range and needs
         # none.
         self.loss_scaling = generator.dtype_policy.compute_dtype == "float16"
@@ -50,6 +70,8 @@ class GANTrainer(TrainerState):
             self.g_optimizer.build(generator.trainable_variables)
             self.d_optimizer.build(discriminator.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+            # What terms read as step.progress; set with the learning rate (set_progress).
+            self.progress = tf.Variable(0.0, dtype=tf.float32, trainable=False, name="progress")
             # What the divergence guard's halvings left of the recipe's rate (checkpointed); the
             # decay over the budget multiplies it at every step (set_progress).
             self.learning_rate_scale = tf.Variable(
@@ -86,14 +108,27 @@ class GANTrainer(TrainerState):
     def train_step(self, iterator, steps=1):
         """`steps` train steps in one call, each one generator update after `critic_steps`
         discriminator updates, on the step inputs `iterator` yields (step_inputs, distributed by
-        the strategy); returns the losses as global means over the batch and over the steps."""
-        return self._train_steps(iterator, tf.constant(steps, tf.int32))
+        the strategy); returns the losses as global means over the batch and over the steps. On
+        the first call, a loss or term that gave a NaN or an infinity is named (CganError)."""
+        try:
+            metrics = self._train_steps(iterator, tf.constant(steps, tf.int32))
+        except CganError:
+            if self._trace_error:  # AutoGraph re-raises it with its traceback in the message
+                raise CganError(self._trace_error) from None
+            raise
+        flags = {name: metrics.pop(name) for name in self._totals if name not in self.metric_names}
+        if self._first_call:  # one read of a few flags, once: later calls are not slowed
+            self._first_call = False
+            bad = [name[len(NON_FINITE) :] for name, flag in flags.items() if float(flag) > 0]
+            if bad:
+                raise CganError(f"{bad[0]} gave a NaN or infinite value on the first step")
+        return metrics
 
     def _train_steps_fn(self, iterator, steps):
-        totals = {name: tf.constant(0.0) for name in self.metric_names}
+        totals = {name: tf.constant(0.0) for name in self._totals}
         for _ in tf.range(steps):
             metrics = self.one_step(next(iterator))
-            totals = {name: totals[name] + metrics[name] for name in self.metric_names}
+            totals = {name: totals[name] + metrics[name] for name in self._totals}
         return {name: total / tf.cast(steps, tf.float32) for name, total in totals.items()}
 
     def _one_step_fn(self, inputs):
@@ -102,34 +137,44 @@ class GANTrainer(TrainerState):
             name: self.strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
             for name, value in sums.items()
         }
-        self.step.assign_add(1)
-        if self.ema_generator is not None:
-            self.update_ema()
+        self._advance()
         return metrics
 
     def local_step(self, inputs):
         """One train step where a caller's strategy has already placed us on a replica (Keras's
-        fit): the replica's losses, then the step count and the weight average."""
+        fit): the replica's losses."""
         metrics = self._replica_step(inputs)
+        self._advance()
+        return {name: metrics[name] for name in self.metric_names}
+
+    def _advance(self):
         self.step.assign_add(1)
         if self.ema_generator is not None:
             self.update_ema()
-        return metrics
 
     def _replica_step(self, inputs):
         """One step on this replica's share of the batch: the random numbers come with the batch."""
         images, labels, noise = inputs["images"], inputs["labels"], inputs["noise"]
-        weights, draws = inputs.get("penalty_weights"), inputs.get("augment")
+        numbers, draws = inputs.get("penalty_weights"), inputs.get("augment")
+        self._replica.log = []
         k = self.recipe.critic_steps
         if k == 1:
             d_loss, g_loss, d_hits = self._joint_update(
-                images[:, 0], labels[:, 0], noise[:, 0], _part(weights, 0), _part(draws, 0)
+                images[:, 0],
+                labels[:, 0],
+                noise[:, 0],
+                step_inputs.term_numbers(numbers, 0, self.term_draws),
+                _part(draws, 0),
             )
         else:
             # k fresh real batches, one per critic step (Gulrajani et al. 2017).
             for j in range(k):
                 d_loss, d_hits = self._discriminator_update(
-                    images[:, j], labels[:, j], noise[:, j], _part(weights, j), _part(draws, j)
+                    images[:, j],
+                    labels[:, j],
+                    noise[:, j],
+                    step_inputs.term_numbers(numbers, j, self.term_draws),
+                    _part(draws, j),
                 )
             g_loss = self._generator_update(
                 images[:, -1], labels[:, -1], noise[:, k], _part(draws, k)
@@ -138,6 +183,9 @@ class GANTrainer(TrainerState):
         metrics = {"d_loss": d_loss, "g_loss": g_loss}
         if self.loss.has_accuracy:
             metrics["d_accuracy"] = d_hits
+        first = terms.first_non_finite(self._replica.log)
+        for what in self.checked:  # a term on no path of this step is reported finite
+            metrics[NON_FINITE + what] = tf.cast(first.get(what, False), tf.float32)
         return metrics
 
     def _mean(self, per_example):
@@ -151,50 +199,80 @@ class GANTrainer(TrainerState):
         outputs = self.discriminator([images, labels], training=True)
         return tuple(outputs) if self.has_class_head else (outputs, None)
 
-    def class_loss(self, class_logits, labels):
-        """The auxiliary classifier's cross-entropy on logits (one softmax, inside the loss)."""
-        return self.recipe.class_weight * tf.nn.sparse_softmax_cross_entropy_with_logits(
-            labels, class_logits
+    def _step(self, **values):
+        """The Step value the losses and terms of one side read."""
+        return terms.Step(
+            discriminate=self._discriminate,
+            progress=self.progress,
+            recipe=self.recipe,
+            **values,
         )
 
-    def paired(self, real_logits, fakes_paired=True):
-        """The real logits a pairing loss sets against the fakes, row by row: each fake with the
-        real whose label it was drawn for, which with the mode-seeking term (`fakes_paired`: the
-        fakes were drawn for fake_labels) is the even row of its pair."""
-        pair = fakes_paired and self.recipe.mode_seeking
-        return losses.paired_rows(real_logits) if pair else real_logits
+    def _checked(self, what, value, step):
+        """`value` as float32 (B,) (cgan.terms.checked), its finiteness logged for the first
+        call's check."""
+        try:
+            value = terms.checked(what, value, step.fake.shape[:1])
+        except CganError as error:
+            self._trace_error = str(error)
+            raise
+        log = self._replica.__dict__.setdefault("log", [])  # also when called outside a step
+        log.append((what, tf.logical_not(tf.reduce_all(tf.math.is_finite(value)))))
+        return value
+
+    def _total(self, side, step):
+        """The side's per-example loss: the adversarial loss, then each active term times its
+        weight, added in registration order."""
+        what = f"loss {self.loss.name!r} ({side} side)"
+        total = self._checked(what, getattr(self.loss, side)(step), step)
+        for term, weight in self.terms[side]:
+            total += weight * self._checked(f"term {term.name!r}", term.function(step), step)
+        return total
 
     def discriminator_loss(
-        self, real, fake, labels, fake_labels, penalty_weights, draws=None, fakes_paired=True
+        self,
+        real,
+        fake,
+        labels,
+        fake_labels,
+        numbers=None,
+        draws=None,
+        fakes_paired=True,
+        noise=None,
     ):
         """(mean loss, mean accuracy, fake outputs, real logits), the last two for a joint update.
-        `fake_labels`: the fakes' labels (`fakes_paired`: from fake_labels); `penalty_weights`:
-        WGAN-GP's (or None); `draws`: (B, 2, n) augmentation numbers, reals and fakes (or None)."""
-        r = self.recipe
-        penalised = [(x, gamma) for x, gamma in ((real, r.r1), (fake, r.r2)) if gamma]
-        # R1 and R2 differentiate the same passes the loss uses, through the augmentation.
+        `fake_labels`: the fakes' labels (`fakes_paired`: from fake_labels); `numbers`: {term:
+        uniform numbers} (or None); `draws`: (B, 2, n) augmentation numbers, reals and fakes (or
+        None)."""
+        inputs = {"real": real, "fake": fake}
+        # Input gradients are of the same passes the loss uses, through the augmentation.
         with tf.GradientTape(watch_accessed_variables=False) as input_tape:
-            for x, _ in penalised:
-                input_tape.watch(x)
+            for name in self.watched:
+                input_tape.watch(inputs[name])
             real_logits, real_classes = self._discriminate(real, labels, _part(draws, 0))
             fake_logits, fake_classes = self._discriminate(fake, fake_labels, _part(draws, 1))
-        paired = self.paired(real_logits, fakes_paired) if self.loss.pairs else real_logits
-        per_example = self.loss.discriminator(paired, fake_logits)
-        if penalised:
-            targets = [logits for logits, g in ((real_logits, r.r1), (fake_logits, r.r2)) if g]
-            gradients = input_tape.gradient(targets, [x for x, _ in penalised])
-            for (_, gamma), gradient in zip(penalised, gradients):
-                per_example += gamma / 2 * losses.squared_gradient_norm(gradient)
-        if self.recipe.gradient_penalty:
-            critic = lambda images: self._discriminate(images, labels)[0]  # noqa: E731
-            per_example += self.recipe.gradient_penalty * losses.gradient_penalty(
-                critic, real, fake, penalty_weights
+        gradients = {}
+        if self.watched:
+            logits = {"real": real_logits, "fake": fake_logits}
+            found = input_tape.gradient(
+                [logits[name] for name in self.watched], [inputs[name] for name in self.watched]
             )
-        if self.has_class_head:
-            # The class head learns from real digits only: learning from fakes too rewards the
-            # generator for easily classified digits (Gong et al. 2019, "Twin auxiliary
-            # classifiers").
-            per_example += self.class_loss(real_classes, labels)
+            gradients = {f"{name}_gradients": g for name, g in zip(self.watched, found)}
+        step = self._step(
+            real=real,
+            fake=fake,
+            labels=labels,
+            fake_labels=fake_labels,
+            noise=noise,
+            real_logits=real_logits,
+            fake_logits=fake_logits,
+            real_classes=real_classes,
+            fake_classes=fake_classes,
+            draws=numbers,
+            fakes_paired=fakes_paired and self.pairs_fakes,
+            **gradients,
+        )
+        per_example = self._total("discriminator", step)
         # Accuracy: real scored positive and fake scored negative, averaged over both halves.
         hits = tf.cast(real_logits > 0, tf.float32) + tf.cast(fake_logits < 0, tf.float32)
         return (
@@ -205,22 +283,29 @@ class GANTrainer(TrainerState):
         )
 
     def fake_labels(self, labels):
-        """The labels the generator draws for: with the mode-seeking term, pairs of rows share
-        one."""
-        return losses.paired_rows(labels) if self.recipe.mode_seeking else labels
+        """The labels the generator draws for: pairs of rows share one when a term asks for it
+        (mode-seeking)."""
+        return losses.paired_rows(labels) if self.pairs_fakes else labels
 
-    def generator_loss(self, fake, noise, fake_outputs, fake_labels, real_logits=None):
+    def generator_loss(
+        self, fake, noise, fake_outputs, fake_labels, real_logits=None, real=None, labels=None
+    ):
         """The generator's mean loss on fakes drawn from `noise` for `fake_labels`, given the
         discriminator's `fake_outputs` (adversarial logits, class logits or None) and, for a
         pairing loss, its `real_logits` for the batch's reals."""
         fake_logits, fake_classes = fake_outputs
-        paired = None if real_logits is None else self.paired(real_logits)
-        per_example = self.loss.generator(paired, fake_logits)
-        if self.has_class_head:
-            per_example += self.class_loss(fake_classes, fake_labels)
-        if self.recipe.mode_seeking:
-            per_example += self.recipe.mode_seeking * losses.mode_seeking(fake, noise)
-        return self._mean(per_example)
+        step = self._step(
+            real=real,
+            fake=fake,
+            labels=labels,
+            fake_labels=fake_labels,
+            noise=noise,
+            real_logits=real_logits,
+            fake_logits=fake_logits,
+            fake_classes=fake_classes,
+            fakes_paired=self.pairs_fakes,
+        )
+        return self._mean(self._total("generator", step))
 
     def _apply(self, optimizer, tape, loss, model):
         variables = model.trainable_variables
@@ -231,27 +316,27 @@ class GANTrainer(TrainerState):
             zip(tape.gradient(loss, variables, output_gradients=scale), variables)
         )
 
-    def _joint_update(self, real, labels, noise, penalty_weights, draws=None):
+    def _joint_update(self, real, labels, noise, numbers, draws=None):
         """Both networks updated from one generator pass, as in the TensorFlow DCGAN tutorial:
         faster on a CPU than two passes, and no worse per image seen."""
         fake_labels = self.fake_labels(labels)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator([noise, fake_labels], training=True)
             d_loss, d_hits, fake_outputs, real_logits = self.discriminator_loss(
-                real, fake, labels, fake_labels, penalty_weights, draws
+                real, fake, labels, fake_labels, numbers, draws, noise=noise
             )
             g_loss = self.generator_loss(
-                fake, noise, fake_outputs, fake_labels, real_logits if self.loss.pairs else None
+                fake, noise, fake_outputs, fake_labels, real_logits, real, labels
             )
         self._apply(self.d_optimizer, d_tape, d_loss, self.discriminator)
         self._apply(self.g_optimizer, g_tape, g_loss, self.generator)
         return d_loss, g_loss, d_hits
 
-    def _discriminator_update(self, real, labels, noise, penalty_weights, draws=None):
+    def _discriminator_update(self, real, labels, noise, numbers, draws=None):
         fake = self.generator([noise, labels], training=True)
         with tf.GradientTape() as tape:
             d_loss, d_hits, _, _ = self.discriminator_loss(
-                real, fake, labels, labels, penalty_weights, draws, fakes_paired=False
+                real, fake, labels, labels, numbers, draws, fakes_paired=False, noise=noise
             )
         self._apply(self.d_optimizer, tape, d_loss, self.discriminator)
         return d_loss, d_hits
@@ -264,9 +349,14 @@ class GANTrainer(TrainerState):
             real_logits = (
                 self._discriminate(real, labels, _part(draws, 0))[0] if self.loss.pairs else None
             )
-            g_loss = self.generator_loss(fake, noise, fake_outputs, fake_labels, real_logits)
+            g_loss = self.generator_loss(
+                fake, noise, fake_outputs, fake_labels, real_logits, real, labels
+            )
         self._apply(self.g_optimizer, tape, g_loss, self.generator)
         return g_loss
+
+
+NON_FINITE = "non_finite:"  # prefix of the first-call check's flags among the step's sums
 
 
 def _part(inputs, index):

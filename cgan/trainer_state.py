@@ -64,7 +64,9 @@ class TrainerState:
 
     def set_progress(self, progress):
         """Sets both learning rates for a point `progress` (0 to 1) of the way through the budget:
-        the recipe's rate, times what the divergence guard left of it, times the decay."""
+        the recipe's rate, times what the divergence guard left of it, times the decay; terms read
+        `progress` as step.progress."""
+        self.progress.assign(progress)
         rate = (
             self.recipe.learning_rate
             * float(self.learning_rate_scale.numpy())

@@ -85,6 +85,10 @@ def validate(self):
         from cgan import augment  # imports TensorFlow: only when asked for
 
         augment.parse(self.augment)
+    if self.terms is not None:
+        from cgan import terms  # imports TensorFlow: only when asked for
+
+        terms.term_weights(self.terms)
     if self.export is not None and not self.export.endswith(".npz"):
         raise CganError(f"--export must name an .npz file, got {self.export!r}")
     if self.generator is not None:

@@ -5,35 +5,25 @@ override the experiment's fields (a budget flag replaces its budget).
     python run.py --experiment=quick
     python run.py --experiment=all_15min --seeds=3
 
-Add one with @experiment; its function name is its name, and its results go to runs/<name>.
+Add one with @experiment (cgan.register_experiment); its function name is its name, and its
+results go to runs/<name>.
 """
 
 import dataclasses
 
+from cgan import registry
 from cgan.config import Config
-from cgan.errors import CganError
-
-_EXPERIMENTS = {}
-
-
-def experiment(function):
-    """Registers a no-argument function returning a Config under the function's name."""
-    if function.__name__ in _EXPERIMENTS:
-        raise KeyError(f"experiment {function.__name__!r} is already registered")
-    _EXPERIMENTS[function.__name__] = function
-    return function
+from cgan.registry import register_experiment as experiment
 
 
 def names():
     """The registered experiment names, sorted."""
-    return sorted(_EXPERIMENTS)
+    return registry.EXPERIMENTS.names()
 
 
 def get(name):
     """The Config of experiment `name`; an unknown name lists the known ones."""
-    if name not in _EXPERIMENTS:
-        raise CganError(f"unknown experiment {name!r}; known: {', '.join(names())}")
-    return dataclasses.replace(_EXPERIMENTS[name](), experiment=name)
+    return dataclasses.replace(registry.EXPERIMENTS.get(name)(), experiment=name)
 
 
 def base():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from cgan import losses, registry
+from cgan import losses, registry, terms
 from cgan.architectures import blocks
 from cgan.config import Config
 from cgan.errors import CganError
@@ -218,15 +218,16 @@ def test_both_optimizers_take_the_recipes_adam_moments():
         assert (optimizer.beta_1, optimizer.beta_2) == (0.9, 0.999)
 
 
-def test_class_loss_is_one_softmax_cross_entropy_on_logits():
-    generator, discriminator = _build("cgan")
-    recipe = dataclasses.replace(registry.get("cgan").recipe, class_weight=0.5)
-    trainer = GANTrainer(generator, discriminator, recipe, BATCH, tf.distribute.get_strategy())
+def test_class_loss_is_one_softmax_cross_entropy_on_logits_on_both_sides():
     # Nine logits 0 and the true class at ln 9: p(true) = 9 / (9 + 9) = 1/2, cross-entropy ln 2.
     logits = np.zeros((2, 10), np.float32)
     logits[0, 3] = logits[1, 7] = np.log(9.0)
-    loss = trainer.class_loss(tf.constant(logits), tf.constant([3, 7])).numpy()
-    np.testing.assert_allclose(loss, [0.5 * np.log(2.0)] * 2, rtol=1e-5)
+    logits, labels = tf.constant(logits), tf.constant([3, 7])
+    step = terms.Step(None, None, labels, labels, None, None, None, logits, logits)
+    for name, side in (("class_real", "discriminator"), ("class_fake", "generator")):
+        term = terms.TERMS.get(name)
+        assert (term.side, term.weight, term.class_head) == (side, "class_weight", True)
+        np.testing.assert_allclose(term.function(step), [np.log(2.0)] * 2, rtol=1e-5)
 
 
 def test_a_class_head_needs_a_class_weight_and_the_reverse():
@@ -324,7 +325,8 @@ def test_a_pairing_loss_sets_each_fake_against_the_real_of_its_label():
     fake_logits = tf.zeros([4, 1])
     # with the mode-seeking term, fakes 0 and 1 were drawn for real 0's label, 2 and 3 for real
     # 2's: they are set against reals 0 and 2
-    np.testing.assert_array_equal(trainer.paired(real_logits)[:, 0], [1.0, 1.0, 3.0, 3.0])
+    paired = terms.Step(None, None, None, None, None, real_logits, fake_logits, fakes_paired=True)
+    np.testing.assert_array_equal(paired.paired_real_logits[:, 0], [1.0, 1.0, 3.0, 3.0])
     # in each pair the images and the noise vectors differ by 1 everywhere: the term is
     # 1 / (1 + 1e-5), times its weight
     rows = np.array([0.0, 1.0, 0.0, 1.0], np.float32)
@@ -335,9 +337,9 @@ def test_a_pairing_loss_sets_each_fake_against_the_real_of_its_label():
     expected = np.mean(softplus(np.array([1.0, 1.0, 3.0, 3.0]))) + 0.5 / (1 + 1e-5)
     np.testing.assert_allclose(float(g_loss), expected, rtol=1e-6)  # unpaired: 0.45 more
     # critic steps (critic_steps > 1) draw their fakes for the batch's own labels: row i with i
-    np.testing.assert_array_equal(
-        trainer.paired(real_logits, fakes_paired=False)[:, 0], [1.0, 2.0, 3.0, 4.0]
-    )
+    unpaired = dataclasses.replace(paired, fakes_paired=False)
+    np.testing.assert_array_equal(unpaired.paired_real_logits[:, 0], [1.0, 2.0, 3.0, 4.0])
+    assert trainer.pairs_fakes  # the mode-seeking term asks for paired fakes
 
 
 def test_minibatch_stddev_appends_each_groups_mean_spread_as_a_channel():

@@ -7,6 +7,13 @@ import pytest
 import tensorflow as tf
 
 from cgan import losses
+from cgan.errors import CganError
+from cgan.terms import Step
+
+
+def _step(real_logits=None, fake_logits=None, fakes_paired=False):
+    """A Step holding only logits, as an adversarial loss reads it."""
+    return Step(None, None, None, None, None, real_logits, fake_logits, fakes_paired=fakes_paired)
 
 
 def test_bce_on_zero_logits_is_two_log_two():
@@ -15,10 +22,10 @@ def test_bce_on_zero_logits_is_two_log_two():
         losses.bce_discriminator(zeros, zeros), [2 * math.log(2)] * 4, rtol=1e-6
     )
     np.testing.assert_allclose(losses.bce_generator(zeros), [math.log(2)] * 4, rtol=1e-6)
-    # As the trainer calls every generator loss: the reals' logits come first, unused here.
-    np.testing.assert_allclose(
-        losses.get_loss("bce").generator(None, zeros), [math.log(2)] * 4, rtol=1e-6
-    )
+    # As the trainer calls every registered loss: with the step's value.
+    bce = losses.get_loss("bce")
+    np.testing.assert_allclose(bce.generator(_step(None, zeros)), [math.log(2)] * 4, rtol=1e-6)
+    np.testing.assert_allclose(bce.discriminator(_step(zeros, zeros)), [2 * math.log(2)] * 4)
 
 
 def test_hinge_and_wasserstein_by_hand():
@@ -35,10 +42,16 @@ def test_the_relativistic_pairing_loss_by_hand():
     pairing = losses.get_loss("relativistic")
     # discriminator: softplus(f - r) row by row; generator: softplus(r - f)
     np.testing.assert_allclose(
-        pairing.discriminator(real, fake), [softplus(-5.0), softplus(-0.25)], rtol=1e-6
+        pairing.discriminator(_step(real, fake)), [softplus(-5.0), softplus(-0.25)], rtol=1e-6
     )
     np.testing.assert_allclose(
-        pairing.generator(real, fake), [softplus(5.0), softplus(0.25)], rtol=1e-6
+        pairing.generator(_step(real, fake)), [softplus(5.0), softplus(0.25)], rtol=1e-6
+    )
+    # Fakes drawn in pairs (mode-seeking) are both set against the real of row 0.
+    np.testing.assert_allclose(
+        pairing.generator(_step(real, fake, fakes_paired=True)),
+        [softplus(5.0), softplus(1.75)],
+        rtol=1e-6,
     )
     assert pairing.pairs and not pairing.has_accuracy  # only differences of logits mean anything
     assert not losses.get_loss("hinge").pairs
@@ -52,7 +65,9 @@ def test_squared_gradient_norm_sums_over_the_pixels_of_each_example():
 
 
 def test_unknown_loss_lists_the_known_ones():
-    with pytest.raises(Exception, match="bce, hinge, relativistic, wasserstein"):
+    with pytest.raises(
+        CganError, match="^unknown loss 'l1'; known: bce, hinge, relativistic, wasserstein$"
+    ):
         losses.get_loss("l1")
 
 

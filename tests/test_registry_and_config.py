@@ -17,9 +17,14 @@ def test_the_four_architectures_are_registered():
     assert {"dense", "dcgan", "cgan", "wgan_gp"} <= set(registry.names())
 
 
-def test_duplicate_registration_is_refused():
-    with pytest.raises(KeyError, match="already registered"):
+def test_another_builder_under_a_taken_name_is_refused_in_one_line():
+    with pytest.raises(
+        CganError,
+        match=r"^architecture 'cgan' is already registered \(by cgan.architectures.cgan.build\); "
+        "choose another name$",
+    ):
         registry.register("cgan", conditional=True)(lambda *args: None)
+    assert registry.get("cgan").build.__module__ == "cgan.architectures.cgan"  # kept
 
 
 def test_unknown_architecture_lists_the_known_ones():
@@ -136,7 +141,11 @@ def test_recipe_takes_the_architecture_defaults_and_the_overrides():
     )
 
 
-def test_every_recipe_field_but_conditional_is_a_config_field_that_overrides_it():
+def test_every_recipe_field_but_conditional_is_a_config_field_that_overrides_it(monkeypatch):
+    from cgan import terms
+
+    monkeypatch.setattr(terms.TERMS, "_entries", dict(terms.TERMS._entries))  # forgotten after
+    terms.register_term("test_flagless", "generator")(lambda step: step.fake_logits[:, 0])
     overrides = dict(
         loss="hinge",
         critic_steps=2,
@@ -152,6 +161,7 @@ def test_every_recipe_field_but_conditional_is_a_config_field_that_overrides_it(
         r1=2.0,
         r2=3.0,
         augment="cutout",
+        terms="test_flagless=0.5",
     )
     recipe_fields = {field.name for field in dataclasses.fields(registry.Recipe)}
     config_fields = {field.name for field in dataclasses.fields(Config)}
@@ -161,6 +171,7 @@ def test_every_recipe_field_but_conditional_is_a_config_field_that_overrides_it(
     assert (
         Config(arch="cgan", augment=" cutout, translation").recipe.augment == "cutout,translation"
     )
+    assert Config(terms=" test_flagless = 1, none").recipe.terms == "test_flagless=1"
 
 
 def test_every_field_has_help_and_a_value_outside_its_choices_is_refused_listing_them():
