@@ -4,7 +4,7 @@ on shared axes (losses.png, quality.png)."""
 import numpy as np
 from matplotlib.figure import Figure  # not pyplot: no backend is chosen for the user's process
 
-from cgan import history
+from cgan import history, metric_registry
 from cgan.files import atomic_path
 
 
@@ -125,7 +125,8 @@ def comparison_figures(histories, floor=None, floor_label="real test images"):
         ax.set_ylabel(title)
     losses.tight_layout()
 
-    panels = [p for p in QUALITY_PANELS if _ends(histories, p[1], p[0])]
+    registered = tuple((m.name, "images_seen", m.name, False) for m in metric_registry.registered())
+    panels = [p for p in QUALITY_PANELS + registered if _ends(histories, p[1], p[0])]
     if not panels:
         return losses, None
     columns = min(len(panels), 4)

@@ -4,6 +4,7 @@ Inception Score, KID, precision/recall, accuracy), resolved by name."""
 import dataclasses
 from typing import Callable
 
+from cgan.errors import CganError
 from cgan.registry import Registry
 
 
@@ -17,6 +18,24 @@ class Metric:
 
 
 METRICS = Registry("metric")
+
+
+def registered():
+    """The registered metrics, in registration order."""
+    return METRICS.values()
+
+
+def compute(images, labels, judge):
+    """{name: value} of every registered metric of uint8 `images` drawn for `labels` (None: not
+    asked for); a metric that gives no finite number is refused in one line."""
+    values = {}
+    for metric in registered():
+        value = metric.function(images, labels, judge)
+        try:
+            values[metric.name] = float(value)
+        except (TypeError, ValueError):
+            raise CganError(f"metric {metric.name!r} must return a number, got {value!r}") from None
+    return values
 
 
 def register_metric(name: str, higher_is_better: bool = True) -> Callable:

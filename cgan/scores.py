@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from cgan import data
+from cgan import data, metric_registry
 from cgan.files import write_json
 from cgan.history import QUALITY_COLUMNS
 from cgan.judge import corrupt_cache
@@ -69,6 +69,7 @@ def score(judge, images, labels=None, reference_features=None, progress=False):
         shares = coverage(probabilities)
         rare = shares < RARE_FRACTION / len(shares)
         result.update(coverage=shares.tolist(), digits_below_5_percent=int(np.sum(rare)))
+    result.update(metric_registry.compute(images, labels, judge))
     return result
 
 
@@ -86,6 +87,9 @@ def real_floor(judge):
         kid_subsets=KID_SUBSETS,
         kid_subset_size=KID_SUBSET_SIZE,
     )
+    names = [metric.name for metric in metric_registry.registered()]
+    if names:  # a floor cached without a registered metric is computed again with it
+        settings["metrics"] = names
     if os.path.exists(path):
         try:
             with open(path) as handle:
@@ -101,8 +105,10 @@ def real_floor(judge):
 
 
 def quality_scalars(scores):
-    """The figures history.csv keeps over time: FID, IS, and accuracy or digit coverage."""
-    return {name: float(scores[name]) for name in QUALITY_COLUMNS if name in scores}
+    """The figures history.csv keeps over time: FID, IS, and accuracy or digit coverage, and
+    every registered metric."""
+    names = list(QUALITY_COLUMNS) + [metric.name for metric in metric_registry.registered()]
+    return {name: float(scores[name]) for name in names if name in scores}
 
 
 def metrics_table(metrics):
@@ -120,6 +126,7 @@ def metrics_table(metrics):
         if "accuracy" in metrics
         else ("digits below 5%", "digits_below_5_percent")
     )
+    rows += [(metric.name, metric.name) for metric in metric_registry.registered()]
     columns = [("samples", metrics)]
     if "raw" in metrics:
         columns = [("EMA G", metrics), ("raw G", metrics["raw"])]

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import pytest
 
+import cgan
 import cgan.judge
 from cgan import data, metrics, scores
 from cgan.config import DataSource
@@ -194,6 +195,40 @@ def test_score_gives_per_class_figures_with_labels_and_coverage_without(untraine
 
 
 # --- the real judge (shipped) --------------------------------------------------------------
+
+
+def test_a_registered_metric_is_scored_tabled_and_logged(untrained, monkeypatch):
+    from cgan import metric_registry
+    from cgan.modes import compare
+
+    monkeypatch.setattr(metric_registry.METRICS, "_entries", dict(metric_registry.METRICS._entries))
+
+    @cgan.register_metric("bright_share")
+    def bright_share(images, labels, judge):
+        return float((images > 127).mean()) + (0 if labels is None else labels.max())
+
+    images = np.zeros((20, 28, 28, 1), np.uint8)
+    images[:5] = 200  # a quarter of the pixels bright
+    labelled = scores.score(untrained, images, np.arange(20) % 3)
+    assert labelled["bright_share"] == pytest.approx(0.25 + 2)
+    assert scores.score(untrained, images)["bright_share"] == pytest.approx(0.25)
+    assert scores.quality_scalars(labelled)["bright_share"] == pytest.approx(2.25)
+    table = scores.metrics_table(dict(labelled, floor=labelled, judge_accuracy=1.0))
+    assert table.splitlines()[7].split() == ["bright_share", "2.25", "2.25"]
+    row = compare.figures(labelled)
+    assert row["bright_share"] == pytest.approx(2.25)
+    markdown = compare.markdown_table([("mine", 1, compare.mean_and_spread([row]))])
+    header, _, cells = markdown.splitlines()[:3]
+    assert (
+        header.split("|")[-2].strip() == "bright_share" and cells.split("|")[-2].strip() == "2.25"
+    )
+
+    @cgan.register_metric("words")
+    def words(images, labels, judge):
+        return "many"
+
+    with pytest.raises(CganError, match="metric 'words' must return a number, got 'many'"):
+        scores.score(untrained, images)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import os
 
 import numpy as np
 
-from cgan import history, registry, sampling, scores
+from cgan import history, metric_registry, registry, sampling, scores
 from cgan.context import resolve
 from cgan.curves import save_comparison_curves
 from cgan.files import atomic_path, locked_folder, write_json
@@ -45,6 +45,11 @@ COLUMNS = (
     ("accuracy", "accuracy", "{:.3f}"),
     ("digits_covered", "classes covered", "{:.3g}"),
 )
+
+
+def columns():
+    """COLUMNS, then one per registered metric (cgan.register_metric)."""
+    return COLUMNS + tuple((m.name, m.name, "{:.4g}") for m in metric_registry.registered())
 
 
 def arm_config(config, arch, seed):
@@ -120,6 +125,7 @@ def figures(judged, parameters=math.nan, images_seen=math.nan, seconds=math.nan)
         recall=judged["recall"],
         accuracy=judged.get("accuracy", math.nan),
         digits_covered=digits_covered(judged),
+        **{m.name: judged.get(m.name, math.nan) for m in metric_registry.registered()},
     )
 
 
@@ -127,7 +133,7 @@ def mean_and_spread(rows):
     """{column: (mean, sample standard deviation)} over the seeds' figure dicts; the spread is
     NaN for a single seed (nothing to spread) and NaNs stay NaN (a figure that does not apply)."""
     summary = {}
-    for name, _, _ in COLUMNS:
+    for name, _, _ in columns():
         values = np.array([row[name] for row in rows], np.float64)
         spread = float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
         summary[name] = (float(np.mean(values)), spread)
@@ -165,11 +171,11 @@ def markdown_table(rows, note=""):
     """The table in Markdown: "mean ± std" cells over seeds (the spread left out when it is nil,
     as for the parameters), "–" where a figure does not apply."""
     lines = [
-        "| arm | seeds | " + " | ".join(title for _, title, _ in COLUMNS) + " |",
-        "|---|---:|" + "---:|" * len(COLUMNS),
+        "| arm | seeds | " + " | ".join(title for _, title, _ in columns()) + " |",
+        "|---|---:|" + "---:|" * len(columns()),
     ]
     for label, count, summary in rows:
-        cells = [_cell(fmt, *summary[name]) for name, _, fmt in COLUMNS]
+        cells = [_cell(fmt, *summary[name]) for name, _, fmt in columns()]
         lines.append(f"| {label} | {'' if count is None else count} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + (f"\n\n{note}\n" if note else "\n")
 
@@ -178,7 +184,7 @@ def write_csv(rows, path):
     """The table as CSV: arm, seeds, then each figure's mean and its spread (<name>_std); empty
     when NaN."""
     header = ["arm", "seeds"] + [
-        f"{name}{suffix}" for name, _, _ in COLUMNS for suffix in ("", "_std")
+        f"{name}{suffix}" for name, _, _ in columns() for suffix in ("", "_std")
     ]
 
     def number(value):
@@ -190,7 +196,7 @@ def write_csv(rows, path):
         for label, count, summary in rows:
             writer.writerow(
                 [label, "" if count is None else count]
-                + [number(v) for name, _, _ in COLUMNS for v in summary[name]]
+                + [number(v) for name, _, _ in columns() for v in summary[name]]
             )
 
 
