@@ -108,7 +108,16 @@ class Architecture:
         if group and "minibatch_stddev" not in inspect.signature(self.build).parameters:
             raise CganError(f"--minibatch_stddev: architecture {self.name!r} does not offer it")
         options = dict(minibatch_stddev=group) if group else {}
-        return self.build(image_shape, latent_dim, num_classes, **options)
+        networks = self.build(image_shape, latent_dim, num_classes, **options)
+        if not isinstance(networks, (list, tuple)) or len(networks) != 2:
+            raise CganError(
+                f"architecture {self.name!r}'s builder must return (generator, discriminator), "
+                f"got {type(networks).__name__}"
+            )
+        from cgan import contract  # TensorFlow is imported only once networks are built
+
+        contract.check(self.name, *networks, tuple(image_shape), latent_dim, num_classes)
+        return tuple(networks)
 
 
 ARCHITECTURES = Registry("architecture")
@@ -120,6 +129,10 @@ def register(name: str, **recipe) -> Callable:
     given as keywords (`conditional` at least). Public as cgan.register_architecture."""
 
     def decorate(build: Callable) -> Callable:
+        unknown = sorted(set(recipe) - {field.name for field in dataclasses.fields(Recipe)})
+        if unknown or "conditional" not in recipe:
+            what = f"unknown recipe field(s) {', '.join(unknown)}" if unknown else "no conditional="
+            raise CganError(f"architecture {name!r}: {what}; see help(cgan.Recipe)")
         ARCHITECTURES.register(name, Architecture(name, build, Recipe(**recipe)), build)
         return build
 

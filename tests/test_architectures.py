@@ -367,3 +367,44 @@ def test_a_builder_of_three_arguments_still_builds_and_names_the_option_it_lacks
     with_spread = registry.Recipe(conditional=False, minibatch_stddev=4)
     with pytest.raises(CganError, match="--minibatch_stddev: architecture 'three' does not offer"):
         three.networks(MNIST, LATENT, CLASSES, with_spread)
+
+
+def _tiny(image_shape, g_out=None, g_activation="tanh", d_units=1):
+    """A small dense (G, D) pair whose outputs can break the contract on purpose."""
+    import keras
+
+    z, labels = keras.Input((8,)), keras.Input((), dtype="int32")
+    side = int(np.prod(g_out or image_shape))
+    x = keras.layers.Dense(side, activation=g_activation, kernel_initializer="ones")(z)
+    generator = keras.Model([z, labels], keras.layers.Reshape(g_out or image_shape)(x))
+    images, d_labels = keras.Input(image_shape), keras.Input((), dtype="int32")
+    logits = keras.layers.Dense(d_units)(keras.layers.Flatten()(images))
+    return generator, keras.Model([images, d_labels], logits)
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda s, z, k: _tiny(s, g_out=(4, 4, 1)), r"G gave \(2, 4, 4, 1\); expected G"),
+        (lambda s, z, k: _tiny(s, g_activation="linear"), r"G gave values in \[-\d"),
+        (lambda s, z, k: _tiny(s, d_units=3), r"D gave \(2, 3\); expected .* logits \(2, 1\)"),
+        (
+            lambda s, z, k: _tiny(s)[0],
+            r"builder must return \(generator, discriminator\), got Functional",
+        ),
+        (lambda s, z, k: (_tiny(s)[0], "D"), "its discriminator is a str, not a keras.Model"),
+    ],
+)
+def test_networks_that_break_the_contract_are_refused_in_one_line(monkeypatch, build, message):
+    monkeypatch.setattr(registry.ARCHITECTURES, "_entries", dict(registry.ARCHITECTURES._entries))
+    registry.register("broken", conditional=True)(build)
+    with pytest.raises(CganError, match=message) as refused:
+        registry.get("broken").networks((6, 6, 1), 8, 3)
+    assert "\n" not in str(refused.value) and str(refused.value).startswith("architecture 'broken'")
+
+
+def test_a_recipe_field_that_does_not_exist_is_refused_at_registration():
+    with pytest.raises(CganError, match=r"'mine': unknown recipe field\(s\) learnin_rate"):
+        registry.register("mine", conditional=True, learnin_rate=1e-3)(lambda s, z, k: None)
+    with pytest.raises(CganError, match="'mine': no conditional="):
+        registry.register("mine")(lambda s, z, k: None)
