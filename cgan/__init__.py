@@ -8,7 +8,7 @@ cgan.evaluate(run)["fid"]
 
 from cgan import quiet  # noqa: F401, I001  (first: TensorFlow imported without its chatter)
 from cgan import architectures  # noqa: F401  (registers every architecture)
-from cgan.api import Run, compare, evaluate, export, load, make_config, train
+from cgan.api import Run, compare, evaluate, export, import_plugins, load, make_config, train
 from cgan.config import Config
 from cgan.errors import CganError
 from cgan.generator import Generator
@@ -21,6 +21,7 @@ __all__ = [
     "compare",
     "evaluate",
     "export",
+    "import_plugins",
     "load",
     "make_config",
     "train",
