@@ -11,7 +11,7 @@ cgan.Step), register_augmentation, register_schedule, register_metric, register_
 
 from cgan import quiet  # noqa: F401, I001  (first: TensorFlow imported without its chatter)
 from cgan import architectures  # noqa: F401  (registers every architecture)
-from cgan.api import Run, compare, evaluate, export, load, make_config, train
+from cgan.api import Run, compare, evaluate, export, import_plugins, load, make_config, train
 from cgan.augment import register_augmentation
 from cgan.config import Config
 from cgan.errors import CganError
@@ -35,6 +35,7 @@ __all__ = [
     "compare",
     "evaluate",
     "export",
+    "import_plugins",
     "load",
     "make_config",
     "register_architecture",

@@ -5,10 +5,8 @@ import dataclasses
 import os
 from typing import Optional
 
-from cgan import arrays, checkpoints, history, runfolder, runtime
-from cgan import generator as generator_file
+from cgan import arrays, history, plugins, runfolder, runtime
 from cgan.config import Config
-from cgan.context import resolve
 from cgan.errors import CganError
 from cgan.generator import Generator
 
@@ -22,6 +20,13 @@ def make_config(config=None, **fields):
     unknown = sorted(set(fields) - {field.name for field in dataclasses.fields(Config)})
     if unknown:
         raise CganError(f"unknown option(s) {', '.join(unknown)}; see help(cgan.Config)")
+    # Before the Config checks its fields: the plugins may register the --arch asked for.
+    imports = plugins.import_plugins(*fields.pop("imports", None) or ())
+    if imports:
+        fields["imports"] = tuple(imports)
+    folder = fields.get("output_dir", base.output_dir)
+    if folder and not fields.get("overwrite", base.overwrite):  # a run it goes on with
+        runfolder.import_recorded(folder)
     if "budget_images" in fields or "budget_seconds" in fields:
         fields = dict(dict(budget_images=None, budget_seconds=None), **fields)
     fields = {
@@ -100,29 +105,31 @@ def train(config=None, dataset=None, test=None, class_names=None, callbacks=(), 
             raise CganError(
                 f"callbacks: expected keras.callbacks.Callback objects, got {callback!r}"
             )
-    runtime.configure(config)
-    from cgan.modes import train as train_mode
-
-    return Run(config, train_mode.train(config, callbacks))
+    return Run(config, _run(config, callbacks=callbacks))
 
 
 def load(path):
     """The generator of a run folder, or of a .keras file cgan exported (with its .json beside
-    it): a cgan.Generator, whose sample(digit=7, n=16, seed=0) returns uint8 images."""
-    path = os.fspath(path)
-    if path.endswith(".keras"):
-        return generator_file.read(path)
-    if not os.path.isdir(path):
-        raise CganError(f"{path} is neither a run folder nor a .keras file")
-    from cgan.modes import generate
+    it): a cgan.Generator, whose sample(digit=7, n=16, seed=0) returns uint8 images. The plugins
+    the run was made with are imported again."""
+    from cgan.reopen import reopen
 
-    files = runfolder.RunFiles(path)
-    newer = generate.newer_checkpoint(files)  # a run stopped before its end
-    if newer is None and os.path.exists(files.generator_facts):
-        return generator_file.read(files.generator)
-    context = resolve(runfolder.read_config(path, "generate"))
-    step = None if newer is None else checkpoints.checkpoint_step(newer)
-    return Generator.of(generate.load_generator(context), context, step)
+    return reopen(path)
+
+
+def import_plugins(*modules):
+    """Imports user modules that register architectures (or anything else), as --import does: a
+    dotted module name or a path to a .py file each; a run trained afterwards records them, and
+    every later command on it imports them again. Returns them as recorded."""
+    return plugins.import_plugins(*modules)
+
+
+def _run(config, **options):
+    """What mode config.mode returns (cgan.modes.MODES), after the process-wide settings."""
+    runtime.configure(config)
+    from cgan import modes
+
+    return modes.run(config, **options)
 
 
 def _target_config(target, mode, fields):
@@ -144,17 +151,13 @@ def evaluate(target=None, judge=None, **fields):
     """The judge's scores (FID, precision, recall, accuracy, ... beside the real-data floor under
     "floor") of a Run, a run folder, a .keras generator or an .npz of samples, as a dict; also
     written to metrics.json as in evaluate mode. `judge`: a loaded cgan.judge.Judge to reuse."""
-    from cgan.modes import evaluate as evaluate_mode
-
-    return evaluate_mode.evaluate(_target_config(target, "evaluate", fields), judge)[0]
+    return _run(_target_config(target, "evaluate", fields), judge=judge)[0]
 
 
 def export(target=None, **fields):
     """Writes a SavedModel and a TFLite model of a Run's, a run folder's or a .keras file's
     generator; returns {"saved_model": path, "tflite": path}."""
-    from cgan.modes import export as export_mode
-
-    saved_model, tflite = export_mode.export(_target_config(target, "export", fields))
+    saved_model, tflite = _run(_target_config(target, "export", fields))
     return dict(saved_model=saved_model, tflite=tflite)
 
 
@@ -162,8 +165,4 @@ def compare(config=None, **fields):
     """Trains and scores every arm as compare mode does; returns a cgan.modes.compare.Comparison:
     its Markdown table, its rows (one dict of figures per arm, the floor last) and the paths of
     the picture, tables and curves."""
-    config = make_config(config, mode="compare", **fields)
-    runtime.configure(config)
-    from cgan.modes import compare as compare_mode
-
-    return compare_mode.compare(config)
+    return _run(make_config(config, mode="compare", **fields))

@@ -12,7 +12,7 @@ import typing
 
 from absl import app, flags, logging
 
-from cgan import api, options
+from cgan import api, options, plugins, runfolder
 from cgan.config import Config
 from cgan.errors import NO_SPACE, CganError, first_line
 
@@ -33,13 +33,24 @@ def flag_type(annotation):
     return typing.get_origin(annotation) or annotation
 
 
+# A field whose flag has another name: `import` is a Python keyword, so its field is plural.
+FLAG_NAMES = {"imports": "import"}
+REPEATED = {"imports"}  # fields given by repeating their flag (--import=a --import=b)
+
+
+def flag_name(field_name):
+    return FLAG_NAMES.get(field_name, field_name)
+
+
 def define_flags():
     """One flag per Config field, named after it, with its default and help text; the values are
     plain (enum-like fields too), so Config alone validates them."""
     hints = typing.get_type_hints(Config)
     for field in dataclasses.fields(Config):
         default = list(field.default) if isinstance(field.default, tuple) else field.default
-        DEFINE[flag_type(hints[field.name])](field.name, default, options.help_text(field))
+        define = flags.DEFINE_multi_string if field.name in REPEATED else None
+        define = define or DEFINE[flag_type(hints[field.name])]
+        define(flag_name(field.name), default, options.help_text(field))
 
 
 define_flags()
@@ -60,23 +71,45 @@ def parse_flags(argv):
 
 
 def flag_values(names):
-    """{name: value} of the named flags, list flags as tuples (the Config is frozen)."""
-    values = {name: getattr(FLAGS, name) for name in names}
+    """{field name: value} of the named fields' flags, list flags as tuples (the Config is
+    frozen)."""
+    values = {name: FLAGS[flag_name(name)].value for name in names}
     return {
         name: tuple(value) if isinstance(value, list) else value for name, value in values.items()
     }
 
 
+def import_plugins():
+    """Imports the --import modules and the entry points' before any flag is validated (they may
+    register the --arch asked for), then those of the run in --output_dir (not to be started
+    over), which a later command on it needs. Returns the specs of --import as recorded."""
+    specs = plugins.import_plugins(*FLAGS["import"].value)
+    if FLAGS.output_dir and not FLAGS.overwrite:
+        runfolder.import_recorded(FLAGS.output_dir)
+    return tuple(specs)
+
+
 def make_config():
     """The Config of the flags or, with --experiment, that experiment's Config with the flags given
-    on the command line applied on top (a budget flag replaces the experiment's budget)."""
+    on the command line applied on top (a budget flag replaces the experiment's budget). Drawing
+    from, scoring or exporting a run folder takes what its model is (architecture, plugins, data)
+    from its run.json unless a flag says otherwise."""
+    imports = import_plugins()
     names = [field.name for field in dataclasses.fields(Config)]
-    if not FLAGS.experiment:
-        return Config(**flag_values(names))
-    from experiments import configs  # installed beside the cgan package (setup.cfg)
+    given = flag_values([name for name in names if FLAGS[flag_name(name)].present])
+    if imports:  # as recorded: a .py file by its absolute path
+        given["imports"] = imports
+    if FLAGS.experiment:
+        from experiments import configs  # installed beside the cgan package (setup.cfg)
 
-    given = flag_values([name for name in names if FLAGS[name].present])
-    return api.make_config(configs.get(FLAGS.experiment), **given)
+        return api.make_config(configs.get(FLAGS.experiment), **given)
+    values = flag_values(names)
+    if FLAGS.mode in FROM_FOLDER and not (FLAGS.generator or FLAGS.samples):
+        values.update(runfolder.model_fields(FLAGS.output_dir))
+    return Config(**dict(values, **given))
+
+
+FROM_FOLDER = ("generate", "evaluate", "export")  # modes that reopen the run in --output_dir
 
 
 def main(argv):
@@ -115,26 +148,18 @@ def main(argv):
 
 
 def run(config):
-    """Runs the mode `config` asks for, after the process-wide TensorFlow settings; returns the
-    paths written."""
-    from cgan import runtime, scores
-    from cgan.modes import compare, evaluate, export, generate, train
+    """Runs the mode `config` asks for, after the process-wide TensorFlow settings; prints its
+    summary (a table) and returns the paths written."""
+    from cgan import runtime
+    from cgan.modes import MODES
 
     runtime.configure(config)
-    if config.mode == "compare":
-        comparison = compare.compare(config)
-        print(comparison.table)
-        return comparison.paths
-    if config.mode == "train":
-        path = train.train(config)
-        return [path] if path else []  # a multi-worker run's other workers write nothing to report
-    if config.mode == "generate":
-        return generate.generate(config)
-    if config.mode == "export":
-        return export.export(config)
-    metrics, written = evaluate.evaluate(config)
-    print(scores.metrics_table(metrics))
-    return written
+    mode = MODES[config.mode]
+    result = mode.run(config)
+    summary = mode.summary(result)
+    if summary is not None:
+        print(summary)
+    return mode.written(result)
 
 
 def console():

@@ -35,6 +35,13 @@ class Config:
     arch: str = option(
         "cgan", "Registered architecture to train or draw from.", choices=registry.names
     )
+    # The flag is --import (repeatable): `import` is a Python keyword, so the field is plural.
+    imports: tuple[str, ...] = option(
+        (),
+        "Python modules to import first, which register architectures (or anything else): a "
+        "dotted module name or a path to a .py file; repeat the flag for several. The run "
+        "records them, and every later command on the run imports them again.",
+    )
     mode: str = option(
         "train",
         "train: train (or resume, or reuse) then draw; generate: draw only; evaluate: "

@@ -4,7 +4,7 @@ the run folder's files and, for training, the tf.distribute strategy."""
 import dataclasses
 from typing import Any, Optional
 
-from cgan import arrays, data
+from cgan import arrays, data, registry
 from cgan.config import Config
 from cgan.datasource import DataSource
 from cgan.errors import CganError
@@ -56,10 +56,13 @@ def resolve(config: Config, strategy=None, run_dir: Optional[str] = None) -> Con
 
 def from_generator(config: Config, generator) -> Context:
     """The Context for drawing from or scoring a loaded cgan.generator.Generator: its model's
-    architecture, noise size and classes, whatever `config` says; files in config.run_dir."""
+    architecture, noise size and classes, whatever `config` says; files in config.run_dir. A
+    file needs no builder: an architecture this process has not registered keeps `config`'s
+    name, and the file says whether it is conditional."""
+    known = generator.arch in registry.names()
     config = dataclasses.replace(
         config,
-        arch=generator.arch,
+        arch=generator.arch if known else config.arch,
         latent_dim=generator.latent_dim,
         dataset=generator.dataset,
         image_size=generator.image_size,
@@ -74,6 +77,6 @@ def from_generator(config: Config, generator) -> Context:
         config=config,
         source=config.data_source,
         spec=spec,
-        recipe=config.recipe,
+        recipe=config.recipe if known else Recipe(conditional=generator.conditional),
         files=RunFiles(config.run_dir),
     )

@@ -10,6 +10,7 @@ from typing import Optional
 import keras
 import numpy as np
 
+from cgan import plugins
 from cgan.errors import CganError, first_line
 from cgan.files import atomic_path, write_json
 
@@ -131,7 +132,8 @@ def write_metadata(path, generator):
             "image_size",
         )
     }
-    write_json(path, dict(format=FORMAT, **facts, **CONTRACT))
+    # The plugins too: a model with custom layers deserializes only once they are registered.
+    write_json(path, dict(format=FORMAT, **facts, imports=list(plugins.imported()), **CONTRACT))
 
 
 def exported_step(path):
@@ -143,12 +145,16 @@ def exported_step(path):
         return None
 
 
-def read(path):
-    """The Generator in a .keras file that cgan wrote (with its .json beside it)."""
+def read(path, model_path=None, remedy=None):
+    """The Generator in a .keras file that cgan wrote (with its .json beside it), or with
+    `model_path`, the model of that file with the facts of `path`'s .json (a run's raw
+    generator). The plugins the .json names are imported first: a custom layer needs its
+    class; one that cannot be imported matters only if Keras then cannot load the model.
+    `remedy` ends the line refusing a broken model file."""
     if not os.path.isfile(path):
         raise CganError(f"no generator file {path}")
     facts_path = metadata_path(path)
-    remedy = "export it again (python run.py --mode=train with the run's flags)"
+    remedy = remedy or "export it again (python run.py --mode=train with the run's flags)"
     try:
         with open(facts_path) as handle:
             facts = json.load(handle)
@@ -161,7 +167,13 @@ def read(path):
         raise CganError(f"cannot read {facts_path}: {first_line(error)}; {remedy}") from None
     if facts.get("format") != FORMAT:
         raise CganError(f"{facts_path} is not a cgan generator's description ({FORMAT})")
-    model = read_keras(path, remedy)
+    missing = plugins.reimport(facts.get("imports"), path, strict=False)
+    try:
+        model = read_keras(model_path or path, remedy)
+    except CganError as error:
+        if not missing:
+            raise
+        raise CganError(f"{error}; it was saved with {missing[0]}") from None
     return Generator(
         model=model,
         arch=facts["arch"],

@@ -6,7 +6,7 @@ import glob
 import os
 import shutil
 
-from cgan import arrays, registry
+from cgan import arrays, plugins, registry
 from cgan.config import Config
 from cgan.errors import CganError
 from cgan.files import read_json, write_json
@@ -159,17 +159,25 @@ def check_same_model(context, training=False):
         raise CganError(f"{files.dir} holds {'; '.join(found)}; {hint}")
 
 
+def recorded_plugins(config):
+    """The plugins a run made with `config` in this process records: its --import modules and
+    every other one the process imported (cgan.import_plugins, entry points)."""
+    return list(dict.fromkeys([*map(plugins.spec_of, config.imports), *plugins.imported()]))
+
+
 def write_run_json(context, dtype_policy, op_determinism):
-    """Writes run.json: the Config, the digit it trains on, the recipe, the Keras dtype policy
-    the networks compute in (what --mixed_precision=auto chose), the strategy's replicas and
-    whether TensorFlow's op determinism was on, for later checks; for in-memory data, its
-    fingerprint, shape, classes and class shares (cgan.arrays), which drawing needs."""
+    """Writes run.json: the Config, the plugins imported, the digit it trains on, the recipe, the
+    Keras dtype policy the networks compute in (what --mixed_precision=auto chose), the
+    strategy's replicas and whether TensorFlow's op determinism was on, for later checks; for
+    in-memory data, its fingerprint, shape, classes and class shares (cgan.arrays), which drawing
+    needs."""
     config, source = context.config, context.source
     facts = dict(data=arrays.described(source).facts()) if source.arrays else {}
     write_json(
         context.files.config,
         dict(
             dataclasses.asdict(config),
+            imports=recorded_plugins(config),
             train_digit=context.train_digit,
             recipe=dataclasses.asdict(context.recipe),
             dtype_policy=dtype_policy,
@@ -194,6 +202,7 @@ def read_config(folder, mode):
     saved = RunFiles(folder).saved_config()
     if saved is None:
         raise CganError(f"{folder} holds no run (no run.json); train one there first")
+    plugins.reimport(saved.get("imports"), folder)  # before the Config checks its --arch
     here = ("output_dir", "export", "samples", "generator")  # what another command chose
     data = ("mnist_dir", "manual_dir", "data_dir")
     kept = [
@@ -208,3 +217,40 @@ def read_config(folder, mode):
     }
     config = Config(**dict(values, mode="train", output_dir=folder))
     return config if mode == "train" else for_mode(config, mode)
+
+
+# What identifies a run's model (with the data folders that find its dataset): a command on the
+# folder takes them from its run.json unless it gives them.
+MODEL_FIELDS = SHAPE_FIELDS + ("imports", "mnist_dir", "manual_dir", "data_dir")
+
+
+def model_fields(folder):
+    """{field: value} of the model the run in `folder` trained, for the fields MODEL_FIELDS
+    names (data folders only where they exist here) and, for an unconditional model, the digit
+    it trained on; {} when the folder holds no run. Its plugins are imported."""
+    saved = RunFiles(folder).saved_config() if folder else None
+    if saved is None:
+        return {}
+    plugins.reimport(saved.get("imports"), folder)
+    fields = {
+        name: tuple(saved[name]) if isinstance(saved[name], list) else saved[name]
+        for name in MODEL_FIELDS
+        if name in saved
+        and (name not in ("mnist_dir", "manual_dir", "data_dir") or _here(saved[name]))
+    }
+    if saved.get("train_digit") is not None:
+        fields["digit"] = saved["train_digit"]
+    return fields
+
+
+def _here(path):
+    return bool(path) and os.path.isdir(path)
+
+
+def import_recorded(folder):
+    """Imports the plugins the run (run.json) or comparison (compare.json) in `folder` recorded,
+    if it holds one: a later command on it needs the architectures they register."""
+    for name in ("run.json", "compare.json"):
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            plugins.reimport(read_json(path).get("imports"), folder)

@@ -15,10 +15,9 @@ import tensorflow as tf
 from conftest import run_in_process
 
 import cgan
-from cgan import data, runfolder
-from cgan.context import resolve
+from cgan import data
 from cgan.errors import CganError
-from cgan.modes.generate import load_generator
+from cgan.reopen import reopen
 
 STEPS = 4
 
@@ -98,10 +97,9 @@ def test_a_run_stopped_before_its_end_is_drawn_from_its_latest_checkpoint(
     np.testing.assert_array_equal(cgan.load(stopped).sample(digit=3, n=4, seed=2), expected)
     # The generator before weight averaging, from the same checkpoint.
     raw = keras.models.load_model(os.path.join(run.folder, "generator_raw.keras"), compile=False)
-    context = resolve(runfolder.read_config(str(stopped), "generate"))
     noise, labels = run.generator.noise(4, seed=2), np.full(4, 3, np.int32)
     np.testing.assert_array_equal(
-        load_generator(context, raw=True)([noise, labels]), raw([noise, labels])
+        reopen(str(stopped), raw=True).model([noise, labels]), raw([noise, labels])
     )
     drawn = run_in_process(
         capfd,

@@ -393,12 +393,16 @@ def test_every_config_field_is_a_flag_of_run_py_with_its_default_and_help_and_no
     from cgan import cli
 
     defined = {flag.name: flag for flag in cli.FLAGS.get_flags_for_module(cli)}
-    assert set(defined) == {field.name for field in dataclasses.fields(Config)}
+    # --import is the one flag not named as its field: `import` is a Python keyword.
+    assert set(defined) == {cli.flag_name(field.name) for field in dataclasses.fields(Config)}
+    assert cli.flag_name("imports") == "import"
     for field in dataclasses.fields(Config):
-        flag = defined[field.name]
+        flag = defined[cli.flag_name(field.name)]
         default = list(field.default) if isinstance(field.default, tuple) else field.default
         assert flag.default == default
-        assert flag.help == options.help_text(field) and field.metadata["help"] in flag.help
+        # (absl adds "; repeat this option ..." to a repeatable flag's help)
+        assert flag.help.startswith(options.help_text(field))
+        assert field.metadata["help"] in flag.help
         if options.choices(field):  # a plain string flag: Config alone checks the value
             assert not isinstance(flag, flags.EnumFlag) and "One of: " in flag.help
     assert config_of() == Config()

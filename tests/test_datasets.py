@@ -13,9 +13,9 @@ from PIL import Image
 
 from cgan import data
 from cgan.config import Config, DataSource
-from cgan.context import resolve
 from cgan.errors import CganError
 from cgan.modes import generate, train
+from cgan.reopen import reopen
 
 COLOURS = {
     "blue": (20, 40, 220),
@@ -183,7 +183,7 @@ def test_a_short_mnist_run_at_32_pixels(tmp_path, mnist_dir, data_dir):
     assert path == os.path.join(str(tmp_path), "digits.png")
     # 10 x 10 tiles of 32 + 2 px
     assert matplotlib.image.imread(path).shape[:2] == (2 * (10 * 34 + 2),) * 2
-    generator = generate.load_generator(resolve(config))
+    generator = reopen(config.run_dir).model
     assert generator.output_shape == (None, 32, 32, 1)
     with open(os.path.join(str(tmp_path), "run.json")) as f:
         assert json.load(f)["image_size"] == 32

@@ -16,9 +16,10 @@ from cgan.context import resolve
 from cgan.errors import CganError
 from cgan.loop import Stop
 from cgan.modes.evaluate import evaluate
-from cgan.modes.generate import generate, load_generator
+from cgan.modes.generate import generate
 from cgan.modes.train import train
 from cgan.plotting import save_gif, save_grid
+from cgan.reopen import reopen
 from cgan.runfolder import RunFiles
 from cgan.trainer import GANTrainer
 
@@ -115,8 +116,8 @@ def test_a_seconds_budget_stops_at_the_step_the_clock_runs_out_and_resumes_when_
 
 def test_ema_on_any_architecture_exports_and_scores_the_raw_generator_too(timed_run, mnist_judge):
     files = RunFiles(timed_run.output_dir)
-    averaged = load_generator(resolve(timed_run))
-    raw = load_generator(resolve(timed_run), raw=True)
+    averaged = reopen(timed_run.output_dir).model
+    raw = reopen(timed_run.output_dir, raw=True).model
     weights = [(a, r) for a, r in zip(averaged.get_weights(), raw.get_weights()) if a.size > 1]
     assert any(not np.allclose(a, r) for a, r in weights)  # two different generators
 
@@ -131,7 +132,7 @@ def test_ema_on_any_architecture_exports_and_scores_the_raw_generator_too(timed_
 def test_a_run_without_ema_has_no_raw_generator(tmp_path):
     config = Config(arch="dense", ema=0.0, output_dir=str(tmp_path))
     with pytest.raises(CganError, match="only runs trained with --ema"):
-        load_generator(resolve(config), raw=True)
+        reopen(config.run_dir, raw=True)
 
 
 def test_training_writes_a_gif_of_the_epoch_grids(timed_run):

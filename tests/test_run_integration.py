@@ -19,8 +19,9 @@ from cgan.context import resolve
 from cgan.errors import CganError
 from cgan.metrics import frechet_distance, inception_score
 from cgan.modes.evaluate import evaluate
-from cgan.modes.generate import generate, load_generator
+from cgan.modes.generate import generate
 from cgan.modes.train import train
+from cgan.reopen import reopen
 from cgan.trainer import GANTrainer
 
 STEPS, MORE_STEPS, BATCH, LOG_EVERY = 150, 250, 32, 25
@@ -98,7 +99,7 @@ def test_a_run_writes_every_output(config, first_run, mnist_judge):
     # ... of the generator it exported: scoring that one's samples again gives the same figures.
     context = resolve(config)
     images, labels = sampling.sample_set(
-        context, load_generator(context), config.eval_samples, None
+        context, reopen(config.run_dir).model, config.eval_samples, None
     )
     rescored = scores.score(mnist_judge, images, labels)
     for name in ("fid", "inception_score", "accuracy"):
@@ -207,7 +208,9 @@ def test_evaluate_scores_the_run_beside_the_real_floor(config, finished, capsys,
     # "raw", the raw one, figured here from the judge's outputs for them.
     context = resolve(dataclasses.replace(config, mode="evaluate", eval_samples=1000))
     for figures, raw in ((stored, False), (stored["raw"], True)):
-        images, labels = sampling.sample_set(context, load_generator(context, raw=raw), 1000, None)
+        images, labels = sampling.sample_set(
+            context, reopen(config.run_dir, raw=raw).model, 1000, None
+        )
         probabilities, features = mnist_judge.predict_both(images)
         fid = frechet_distance(mnist_judge.reference_features, features)
         assert figures["fid"] == pytest.approx(fid, rel=1e-6), raw

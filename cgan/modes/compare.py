@@ -24,9 +24,10 @@ from cgan.context import resolve
 from cgan.curves import save_comparison_curves
 from cgan.files import atomic_path, locked_folder, write_json
 from cgan.judge import load_judge
-from cgan.modes import evaluate, generate, train
+from cgan.modes import evaluate, train
 from cgan.plotting import save_side_by_side
-from cgan.runfolder import check_same_model, for_mode
+from cgan.reopen import reopen
+from cgan.runfolder import check_same_model, for_mode, recorded_plugins
 
 SAMPLES_PER_DIGIT = (
     8  # columns of each architecture's block: enough to see variety, narrow enough for 7 blocks
@@ -217,7 +218,7 @@ def digit_block(arm, judge):
     """SAMPLES_PER_DIGIT images per class from one arm's generator (`arm` a Context), uint8
     (K * n, H, W, C), row k label k: asked for when conditional (one noise per column), sorted by
     the judge otherwise."""
-    generator = generate.load_generator(arm)
+    generator = reopen(arm.files.dir, verbose=arm.config.verbose).model
     num_classes = arm.num_classes
     if arm.conditional:
         noise, labels, _ = sampling.grid_inputs(arm, None, num_classes * SAMPLES_PER_DIGIT)
@@ -261,7 +262,10 @@ def compare(config):
 
 def _compare(context, plan):
     config = context.config
-    write_json(os.path.join(config.run_dir, "compare.json"), dataclasses.asdict(config))
+    write_json(
+        os.path.join(config.run_dir, "compare.json"),
+        dict(dataclasses.asdict(config), imports=recorded_plugins(config)),
+    )
     judge = load_judge(context.source)
     arms = {}
     total = sum(len(arch_arms) for arch_arms in plan.values())

@@ -7,8 +7,8 @@ from cgan import sampling, scores
 from cgan.context import resolve
 from cgan.files import locked_folder, write_json
 from cgan.judge import load_judge
-from cgan.modes.generate import has_raw_generator, load_generator, loaded
 from cgan.plotting import save_confusion_matrix_png
+from cgan.reopen import has_raw_generator, opened
 
 
 def evaluate(config, judge=None):
@@ -21,9 +21,9 @@ def evaluate(config, judge=None):
     beside F, or into --output_dir when it is given.
     """
     if config.generator:
-        context, model = loaded(config)
+        context, generator = opened(config)
         os.makedirs(context.files.dir, exist_ok=True)
-        samples = sampling.sample_set(context, model, config.eval_samples, digit=None)
+        samples = sampling.sample_set(context, generator.model, config.eval_samples, digit=None)
         return _score(
             context, judge, samples, None, context.files.metrics, context.files.confusion_matrix
         )
@@ -40,13 +40,12 @@ def evaluate(config, judge=None):
         return _score(context, judge, samples, None, *paths)
     files = context.files
     with locked_folder(files.dir):  # not while a run replaces the generator
-        samples = sampling.sample_set(
-            context, load_generator(context), config.eval_samples, digit=None
-        )
+        context, generator = opened(config)
+        samples = sampling.sample_set(context, generator.model, config.eval_samples, digit=None)
         raw_samples = None
-        if has_raw_generator(context):
-            generator = load_generator(context, raw=True)
-            raw_samples = sampling.sample_set(context, generator, config.eval_samples, digit=None)
+        if has_raw_generator(files.dir):
+            _, raw = opened(config, raw=True)
+            raw_samples = sampling.sample_set(context, raw.model, config.eval_samples, digit=None)
         return _score(context, judge, samples, raw_samples, files.metrics, files.confusion_matrix)
 
 

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from cgan.errors import CganError, first_line
 from cgan.files import TMP_MARK, atomic_path, locked_folder, remove_leftovers
-from cgan.modes.generate import loaded
+from cgan.reopen import opened
 
 
 def to_uint8(images):
@@ -64,7 +64,8 @@ def export(config):
     """Writes saved_model/ and generator.tflite into the run folder (or, with --generator, into
     --output_dir); returns their paths. Earlier exports are replaced only once both are made."""
     with locked_folder(config.run_dir):  # not while a run is replacing the generator
-        context, model = loaded(config)
+        context, generator = opened(config)
+        model = generator.model
         files = context.files
         remove_leftovers(files.dir)  # a killed export's scratch folder
         scratch_name = f"export{TMP_MARK}{os.getpid()}"  # what remove_leftovers recognises
