@@ -5,7 +5,7 @@ or [logits (n, 1), class logits (n, K)] with a class head."""
 import keras
 import numpy as np
 
-from cgan.errors import CganError, first_line
+from cgan.errors import ContractError, first_line
 
 PROBES = 2  # examples the networks are called on: labels 0 and K - 1
 
@@ -21,7 +21,7 @@ def check(name, generator, discriminator, image_shape, latent_dim, num_classes):
     )
 
     def broken(what):
-        return CganError(f"architecture {name!r} breaks the contract: {what}; {expected}")
+        return ContractError(f"architecture {name!r} breaks the contract: {what}; {expected}")
 
     for role, model in (("generator", generator), ("discriminator", discriminator)):
         if not isinstance(model, keras.Model):

@@ -12,6 +12,11 @@ class CganError(Exception):
     exit_code = 2  # what run.py exits with: 2, like absl's own flag errors
 
 
+class ContractError(CganError):
+    """User code (an architecture, a loss or term) broke its contract: a fresh run keeps nothing
+    it wrote before finding out."""
+
+
 class TrainingDiverged(CganError):
     """A loss or weight became NaN or infinite; the last good checkpoint is kept."""
 

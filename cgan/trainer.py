@@ -8,7 +8,7 @@ import keras
 import tensorflow as tf
 
 from cgan import augment, losses, step_inputs, terms
-from cgan.errors import CganError
+from cgan.errors import CganError, ContractError
 from cgan.schedules import get_decay
 from cgan.trainer_state import TrainerState
 
@@ -114,14 +114,14 @@ class GANTrainer(TrainerState):
             metrics = self._train_steps(iterator, tf.constant(steps, tf.int32))
         except CganError:
             if self._trace_error:  # AutoGraph re-raises it with its traceback in the message
-                raise CganError(self._trace_error) from None
+                raise ContractError(self._trace_error) from None
             raise
         flags = {name: metrics.pop(name) for name in self._totals if name not in self.metric_names}
         if self._first_call:  # one read of a few flags, once: later calls are not slowed
             self._first_call = False
             bad = [name[len(NON_FINITE) :] for name, flag in flags.items() if float(flag) > 0]
             if bad:
-                raise CganError(f"{bad[0]} gave a NaN or infinite value on the first step")
+                raise ContractError(f"{bad[0]} gave a NaN or infinite value on the first step")
         return metrics
 
     def _train_steps_fn(self, iterator, steps):

@@ -1,8 +1,9 @@
-"""Plugins on every front door: a user's module outside cgan (written here to a temporary folder)
-registers an architecture with a layer of its own; run.py trains it with --import in a comparison
-beside a built-in arm, and new processes draw, score, export and resume it from the run folder
-or the .keras file alone, and train and load it through cgan.import_plugins. The plugin is never
-imported into this process: its architecture would join every other test's registry."""
+"""Plugins on every front door: the worked plugin experiments/sn_cgan.py, outside cgan, registers
+an architecture with a layer of its own and a loss term; run.py trains it with --import in a
+comparison beside a built-in arm, and new processes draw, score, export and resume it (after a
+kill) from the run folder or the .keras file alone, and train and load it through
+cgan.import_plugins. The plugin is never imported into this process: its architecture and term
+would join every other test's registry."""
 
 import json
 import os
@@ -23,38 +24,7 @@ from cgan.config import Config
 from cgan.context import from_generator
 from cgan.generator import Generator
 
-PLUGIN = '''
-"""A user's plugin, outside cgan: a tiny conditional dense GAN registered as "mine"."""
-
-import math
-
-import keras
-from keras import layers
-
-from cgan import registry
-
-
-@keras.saving.register_keras_serializable(package="myplugin")
-class Squash(layers.Layer):
-    """tanh as a layer of the plugin's own: a .keras file names it; a later process needs it."""
-
-    def call(self, x):
-        return keras.ops.tanh(x)
-
-
-@registry.register("mine", conditional=True)
-def build(image_shape, latent_dim, num_classes):
-    z = keras.Input((latent_dim,), name="z")
-    labels = keras.Input((), dtype="int32", name="labels")
-    x = layers.Concatenate()([z, layers.Embedding(num_classes, 8)(labels)])
-    x = Squash()(layers.Dense(math.prod(image_shape))(layers.Dense(32, activation="relu")(x)))
-    generator = keras.Model([z, labels], layers.Reshape(image_shape)(x), name="mine_generator")
-    images = keras.Input(image_shape, name="images")
-    d_labels = keras.Input((), dtype="int32", name="labels")
-    x = layers.Concatenate()([layers.Flatten()(images), layers.Embedding(num_classes, 8)(d_labels)])
-    logits = layers.Dense(1)(layers.Dense(32, activation="relu")(x))
-    return generator, keras.Model([images, d_labels], logits, name="mine_discriminator")
-'''
+PLUGIN = os.path.join(REPO, "experiments", "sn_cgan.py")  # the worked plugin, outside cgan
 BATCH, BUDGET = 32, 320  # 10 steps an arm
 # cgan.import_plugins, cgan.train (resuming a run) and cgan.load in a process of their own.
 API_SCRIPT = """
@@ -62,9 +32,9 @@ import json, sys
 import cgan
 from cgan import registry
 plugin, folder, mnist_dir, data_dir = sys.argv[1:]
-known_before = "mine" in registry.names()
+known_before = "sn_cgan" in registry.names()
 specs = cgan.import_plugins(plugin)
-run = cgan.train(arch="mine", output_dir=folder, steps=15, batch_size=32, mnist_dir=mnist_dir,
+run = cgan.train(arch="sn_cgan", output_dir=folder, steps=15, batch_size=32, mnist_dir=mnist_dir,
                  data_dir=data_dir, verbose=False)
 generator = cgan.load(run.folder)
 images = generator.sample(digit=3, n=4, seed=0)
@@ -74,10 +44,8 @@ print(json.dumps(dict(known_before=known_before, specs=specs, shape=images.shape
 
 
 @pytest.fixture(scope="module")
-def plugin(tmp_path_factory):
-    path = tmp_path_factory.mktemp("user_code") / "myplugin.py"
-    path.write_text(PLUGIN)
-    return str(path)
+def plugin():
+    return PLUGIN
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +56,7 @@ def compared(plugin, mnist_judge, mnist_dir, data_dir, tmp_path_factory):
     result = run_cli(
         f"--import={plugin}",
         "--mode=compare",
-        "--archs=cgan_fast,mine",
+        "--archs=cgan_fast,sn_cgan",
         f"--budget_images={BUDGET}",
         f"--batch_size={BATCH}",
         "--eval_samples=100",
@@ -98,7 +66,7 @@ def compared(plugin, mnist_judge, mnist_dir, data_dir, tmp_path_factory):
         "--verbose=false",
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return types.SimpleNamespace(folder=folder, arm=folder / "mine-seed0", stdout=result.stdout)
+    return types.SimpleNamespace(folder=folder, arm=folder / "sn_cgan-seed0", stdout=result.stdout)
 
 
 def _json(path):
@@ -111,10 +79,17 @@ def test_compare_trains_the_plugins_arm_beside_a_built_in_one_and_records_the_pl
 ):
     with open(compared.folder / "comparison.csv") as f:
         arms = [line.split(",")[0] for line in f.read().splitlines()[1:]]
-    assert arms == ["cgan_fast", "cgan_fast (raw G)", "mine", "real mnist test images"]
-    assert "| mine | 1 |" in compared.stdout
+    assert arms == [
+        "cgan_fast",
+        "cgan_fast (raw G)",
+        "sn_cgan",
+        "sn_cgan (raw G)",
+        "real mnist test images",
+    ]
+    assert "| sn_cgan | 1 |" in compared.stdout
     saved = _json(compared.arm / "run.json")
-    assert (saved["arch"], saved["imports"]) == ("mine", [plugin])
+    assert (saved["arch"], saved["imports"]) == ("sn_cgan", [plugin])
+    assert saved["recipe"]["terms"] == "consistency=10"  # the plugin's own term, on
     assert _json(compared.arm / "generator.json")["imports"] == [plugin]
     assert _json(compared.folder / "compare.json")["imports"] == [plugin]
     assert _json(compared.arm / "metrics.json")["num_images"] == 100
@@ -153,7 +128,7 @@ def test_a_generator_file_exports_without_its_builder_flag_or_import(compared, t
 def test_the_python_api_imports_the_plugin_resumes_the_run_and_loads_it_in_a_new_process(
     compared, plugin, tmp_path, mnist_dir, data_dir
 ):
-    folder = tmp_path / "mine"
+    folder = tmp_path / "sn_cgan"
     shutil.copytree(compared.arm, folder)
     env = dict(os.environ, PYTHONPATH=REPO)
     done = subprocess.run(
@@ -185,21 +160,21 @@ def test_a_plugin_missing_or_raising_on_import_is_refused_in_one_line(
     spec = str(tmp_path / module) if module.endswith(".py") else module
     out = tmp_path / "out"
     before = snapshot(tmp_path)
-    result = run_in_process(capfd, f"--import={spec}", "--arch=mine", f"--output_dir={out}")
+    result = run_in_process(capfd, f"--import={spec}", "--arch=sn_cgan", f"--output_dir={out}")
     assert_refused(result, tmp_path, before, expected)
-    assert "mine" not in registry.names()
+    assert "sn_cgan" not in registry.names()
 
 
 def test_a_plugin_gone_since_training_is_named_in_one_line(compared, tmp_path, capfd):
     folder = tmp_path / "mine"
     shutil.copytree(compared.arm, folder)
-    gone = str(tmp_path / "deleted" / "myplugin.py")  # where the run's plugin was
+    gone = str(tmp_path / "deleted" / "sn_cgan.py")  # where the run's plugin was
     saved = _json(folder / "run.json")
     with open(folder / "run.json", "w") as f:
         json.dump(dict(saved, imports=[gone]), f)
     before = snapshot(tmp_path)
     for mode in ("generate", "evaluate", "export", "train"):  # train: a resume
-        result = run_in_process(capfd, f"--mode={mode}", "--arch=mine", f"--output_dir={folder}")
+        result = run_in_process(capfd, f"--mode={mode}", "--arch=sn_cgan", f"--output_dir={folder}")
         assert_refused(result, tmp_path, before, f"made with the plugin {gone}", "no such file")
 
 
@@ -219,3 +194,31 @@ def test_plugins_are_recorded_by_absolute_path_or_name():
 
 def test_the_modes_table_holds_every_mode_config_offers():
     assert tuple(modes.MODES) == config_module.MODES
+
+
+def test_a_plugins_run_killed_mid_training_resumes_from_the_folder_with_run_py(
+    compared, tmp_path, mnist_dir, data_dir
+):
+    from test_reliability import (
+        finish,
+        history_steps,
+        listed_checkpoints,
+        start,
+        wait_for_checkpoint,
+    )
+
+    folder = tmp_path / "sn_cgan"
+    shutil.copytree(compared.arm, folder)
+    resume = [f"--import={PLUGIN}", "--arch=sn_cgan", f"--output_dir={folder}", "--steps=30",
+              "--checkpoint_every=5", "--log_every=5", f"--batch_size={BATCH}",
+              f"--mnist_dir={mnist_dir}", f"--data_dir={data_dir}"]  # fmt: skip
+    first = start(resume)
+    wait_for_checkpoint(first, folder, 15)
+    first.kill()
+    assert finish(first)[0] == -9 and not (folder / "checkpoints" / "ckpt-30.index").exists()
+    code, stderr = finish(start(resume[1:]))  # no --import: run.json names the plugin
+    assert code == 0, stderr[-3000:]
+    assert listed_checkpoints(folder)[-1] == 30
+    steps = history_steps(folder)
+    assert steps[-1] == 30 and len(steps) == len(set(steps))  # resumed, no row twice
+    assert _json(folder / "generator.json")["step"] == 30

@@ -228,3 +228,54 @@ def test_every_kind_registers_through_a_public_function(scratch):
         return Config(mode="compare", budget_images=64)
 
     assert registry.EXPERIMENTS.get("test_tiny") is test_tiny
+
+
+USER_CODE = """
+import keras
+import tensorflow as tf
+
+import cgan
+
+
+@cgan.register_term("wide", "generator")
+def wide(step):
+    return tf.zeros_like(step.fake_logits)  # (B, 1): one value per example is (B,)
+
+
+@cgan.register_term("not_finite", "discriminator")
+def not_finite(step):
+    return tf.math.log(tf.zeros_like(step.real_logits[:, 0]))  # -inf
+
+
+@cgan.register_architecture("upside_down", conditional=True)
+def build(image_shape, latent_dim, num_classes):
+    z, labels = keras.Input((latent_dim,)), keras.Input((), dtype="int32")
+    images = keras.layers.Reshape(image_shape)(keras.layers.Dense(784)(z))  # no tanh: unbounded
+    seen = keras.Input(image_shape)
+    logits = keras.layers.Dense(1)(keras.layers.Flatten()(seen))
+    return keras.Model([z, labels], images), keras.Model([seen, labels], logits)
+"""
+
+
+@pytest.mark.parametrize(
+    "arguments, expected",
+    [
+        (["--terms=wide=1"], "term 'wide' must return one value per example, shape (32,), got"),
+        (["--terms=not_finite=1"], "term 'not_finite' gave a NaN or infinite value on the first"),
+        (["--arch=upside_down"], "architecture 'upside_down' breaks the contract: G gave values"),
+    ],
+)
+def test_user_code_that_breaks_its_contract_is_named_in_one_line_and_nothing_is_written(
+    scratch, monkeypatch, tmp_path, capfd, synthetic_digits, arguments, expected
+):
+    from conftest import assert_refused, run_in_process, snapshot
+
+    monkeypatch.setattr(registry.ARCHITECTURES, "_entries", dict(registry.ARCHITECTURES._entries))
+    plugin = tmp_path / f"broken_{len(arguments[0])}.py"
+    plugin.write_text(USER_CODE)
+    before = snapshot(tmp_path)
+    result = run_in_process(
+        capfd, f"--import={plugin}", "--arch=cgan_fast", *arguments, "--steps=2",
+        "--batch_size=32", f"--dataset={synthetic_digits}", f"--output_dir={tmp_path / 'run'}",
+    )  # fmt: skip
+    assert_refused(result, tmp_path, before, expected)

@@ -11,7 +11,7 @@ from cgan import checkpoints, data, distribute, registry, runfolder, runtime, sa
 from cgan.callbacks import Checkpointer, EpochGrids, KerasCallbacks, Logger, ProgressBar, Scorer
 from cgan.context import resolve
 from cgan.curves import save_history_plot
-from cgan.errors import CganError
+from cgan.errors import CganError, ContractError
 from cgan.files import atomic_path, locked_folder, remove_leftovers
 from cgan.generator import Generator
 from cgan.judge import load_judge
@@ -88,7 +88,13 @@ def train(config, callbacks=()):
             files.clear()
         runfolder.check_same_model(context, training=True)
         remove_leftovers(files.dir)  # temporary files of a killed run: nobody else writes here
-        return _train_locked(context, callbacks)
+        fresh = not os.path.exists(files.config)
+        try:
+            return _train_locked(context, callbacks)
+        except ContractError:
+            if fresh:  # the user's code failed at its first step: keep no half-made run
+                files.clear()
+            raise
 
 
 def _train_locked(context, callbacks, resume_from=None):
