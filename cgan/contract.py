@@ -7,16 +7,16 @@ import numpy as np
 
 from cgan.errors import ContractError, first_line
 
-PROBES = 2  # examples the networks are called on: labels 0 and K - 1
 
-
-def check(name, generator, discriminator, image_shape, latent_dim, num_classes):
-    """Refuses (CganError, one line naming what broke) networks that break the contract; calls
-    each once at inference on PROBES examples, which changes no weight."""
+def check(name, generator, discriminator, image_shape, latent_dim, num_classes, group=0):
+    """Refuses (ContractError, one line naming what broke) networks that break the contract;
+    calls each once at inference on two examples (labels 0 and K - 1; twice `group`, D's
+    minibatch-stddev group, when it has one), which changes no weight."""
+    probes = 2 * max(group, 1)
     height, width, channels = image_shape
     expected = (
-        f"expected G([z, labels]) -> ({PROBES}, {height}, {width}, {channels}) in [-1, 1] and "
-        f"D([images, labels]) -> logits ({PROBES}, 1) or [logits, class logits ({PROBES}, "
+        f"expected G([z, labels]) -> ({probes}, {height}, {width}, {channels}) in [-1, 1] and "
+        f"D([images, labels]) -> logits ({probes}, 1) or [logits, class logits ({probes}, "
         f"{num_classes})]"
     )
 
@@ -27,14 +27,16 @@ def check(name, generator, discriminator, image_shape, latent_dim, num_classes):
         if not isinstance(model, keras.Model):
             raise broken(f"its {role} is a {type(model).__name__}, not a keras.Model")
     noise = keras.ops.convert_to_tensor(
-        np.random.default_rng(0).standard_normal((PROBES, latent_dim)).astype(np.float32)
+        np.random.default_rng(0).standard_normal((probes, latent_dim)).astype(np.float32)
     )
-    labels = keras.ops.convert_to_tensor(np.array([0, num_classes - 1], np.int32))
+    labels = keras.ops.convert_to_tensor(
+        np.resize(np.array([0, num_classes - 1], np.int32), probes)
+    )
     try:
         images = generator([noise, labels], training=False)
     except Exception as error:  # a user's builder: any failure is theirs to read in one line
         raise broken(f"G([z, labels]) failed: {first_line(error)}") from None
-    if isinstance(images, (list, tuple)) or tuple(images.shape) != (PROBES, *image_shape):
+    if isinstance(images, (list, tuple)) or tuple(images.shape) != (probes, *image_shape):
         shape = [tuple(x.shape) for x in images] if isinstance(images, (list, tuple)) else None
         raise broken(f"G gave {shape or tuple(images.shape)}")
     pixels = np.asarray(images, np.float32)
@@ -47,5 +49,5 @@ def check(name, generator, discriminator, image_shape, latent_dim, num_classes):
     shapes = [
         tuple(x.shape) for x in (outputs if isinstance(outputs, (list, tuple)) else [outputs])
     ]
-    if shapes not in ([(PROBES, 1)], [(PROBES, 1), (PROBES, num_classes)]):
+    if shapes not in ([(probes, 1)], [(probes, 1), (probes, num_classes)]):
         raise broken(f"D gave {shapes if len(shapes) > 1 else shapes[0]}")
