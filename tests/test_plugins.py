@@ -7,8 +7,8 @@ would join every other test's registry."""
 
 import json
 import os
+import re
 import shutil
-import subprocess
 import sys
 import types
 
@@ -16,7 +16,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REPO, assert_refused, run_cli, run_in_process, snapshot
+from conftest import REPO, assert_refused, run_in_process, snapshot
+from processes import job
 
 from cgan import config as config_module
 from cgan import modes, plugins, registry
@@ -43,30 +44,98 @@ print(json.dumps(dict(known_before=known_before, specs=specs, shape=images.shape
 """
 
 
+# Kills a run.py run of the plugin after its checkpoint 15, then resumes it with run.py without
+# --import (run.json names the plugin); prints the killed process's return code.
+KILL_SCRIPT = """
+import os, re, subprocess, sys, time
+run_py, folder, *arguments = sys.argv[1:]
+listed = os.path.join(folder, "checkpoints", "checkpoint")
+def steps():
+    if not os.path.exists(listed):
+        return []
+    text = open(listed).read()
+    return [int(n) for n in re.findall(r'all_model_checkpoint_paths: "ckpt-(\\d+)"', text)]
+first = subprocess.Popen([sys.executable, run_py, *arguments], stdout=subprocess.DEVNULL)
+deadline = time.time() + 300
+while 15 not in steps() and first.poll() is None and time.time() < deadline:
+    time.sleep(0.02)
+first.kill()
+print("killed", first.wait(), "at", max(steps() or [0]), flush=True)
+again = subprocess.run([sys.executable, run_py, *arguments[1:]], stdout=subprocess.DEVNULL)
+sys.exit(again.returncode)
+"""
+
+
+def _step(name, *command):
+    """A shell step: `command`, its output in <name>.out and <name>.err."""
+    return " ".join(f"'{part}'" for part in command) + f" > {name}.out 2> {name}.err"
+
+
+def after_judge_jobs(folder, data_dir, mnist_dir):
+    """The plugin's commands, one after another in new processes (processes.AfterJudge): a
+    comparison trains it with --import; the rest reuse its arm: generate and evaluate from the
+    folder alone, export from the moved .keras file, the Python API on a copy, and a run killed
+    mid-training and resumed with run.py on another copy."""
+    run_py, mnist = (
+        os.path.join(REPO, "run.py"),
+        [f"--mnist_dir={mnist_dir}", f"--data_dir={data_dir}"],
+    )
+    compared, arm = folder / "chain" / "compared", folder / "chain" / "compared" / "sn_cgan-seed0"
+    moved, copy, killed = (
+        folder / "chain" / "moved",
+        folder / "chain" / "api",
+        folder / "chain" / "killed",
+    )
+    python = sys.executable
+    scripts = dict(api=folder / "api.py", killed=folder / "kill_and_resume.py")
+    scripts["api"].write_text(API_SCRIPT)  # files: the shell's quotes would cut them short
+    scripts["killed"].write_text(KILL_SCRIPT)
+    steps = [
+        _step("compare", python, run_py, f"--import={PLUGIN}", "--mode=compare",
+              "--archs=cgan_fast,sn_cgan", f"--budget_images={BUDGET}", f"--batch_size={BATCH}",
+              "--eval_samples=100", *mnist, f"--output_dir={compared}", "--verbose=false"),
+        _step("generate", python, run_py, "--mode=generate", f"--output_dir={arm}", "--digit=7",
+              "--num_samples=12", f"--export={folder / 'chain' / 'sevens.npz'}"),
+        _step("evaluate", python, run_py, "--mode=evaluate", f"--output_dir={arm}",
+              "--eval_samples=120", "--verbose=false"),
+        f"mkdir '{moved}' && cp '{arm}/generator.keras' '{moved}/mine.keras'"
+        f" && cp '{arm}/generator.json' '{moved}/mine.json'",
+        _step("export", python, run_py, "--mode=export", f"--generator={moved / 'mine.keras'}",
+              f"--output_dir={moved}"),
+        f"cp -r '{arm}' '{copy}' && cp -r '{arm}' '{killed}'",
+        _step("api", python, scripts["api"], PLUGIN, str(copy), mnist_dir, data_dir),
+        _step("killed", python, scripts["killed"], run_py, str(killed), f"--import={PLUGIN}",
+              "--arch=sn_cgan", f"--output_dir={killed}", "--steps=20", "--checkpoint_every=5",
+              "--log_every=5", f"--batch_size={BATCH}", *mnist),
+    ]  # fmt: skip
+    env = dict(PYTHONPATH=REPO)
+    return {"plugin_chain": job(["sh", "-c", " && ".join(steps)], env_extra=env, timeout=900)}
+
+
 @pytest.fixture(scope="module")
 def plugin():
     return PLUGIN
 
 
 @pytest.fixture(scope="module")
-def compared(plugin, mnist_judge, mnist_dir, data_dir, tmp_path_factory):
-    """A comparison of cgan_fast and the plugin's arm, trained by run.py with --import on
-    MNIST."""
-    folder = tmp_path_factory.mktemp("compared")
-    result = run_cli(
-        f"--import={plugin}",
-        "--mode=compare",
-        "--archs=cgan_fast,sn_cgan",
-        f"--budget_images={BUDGET}",
-        f"--batch_size={BATCH}",
-        "--eval_samples=100",
-        f"--mnist_dir={mnist_dir}",
-        f"--data_dir={data_dir}",
-        f"--output_dir={folder}",
-        "--verbose=false",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return types.SimpleNamespace(folder=folder, arm=folder / "sn_cgan-seed0", stdout=result.stdout)
+def plugin_chain(mnist_judge, after_judge):
+    return after_judge.finished("plugin_chain")
+
+
+@pytest.fixture(scope="module")
+def compared(plugin_chain):
+    """The chain's folder: a comparison of cgan_fast and the plugin's arm, trained by run.py with
+    --import on MNIST, and what the later steps made of the arm."""
+    run = plugin_chain
+    chain = run.folder.parent / "chain"
+    outputs = {
+        name: ((run.folder / f"{name}.out").read_text(), (run.folder / f"{name}.err").read_text())
+        for name in ("compare", "generate", "evaluate", "export", "api", "killed")
+    }
+    return types.SimpleNamespace(
+        folder=chain / "compared", arm=chain / "compared" / "sn_cgan-seed0", chain=chain,
+        stdout=outputs["compare"][0], outputs=outputs,
+    )  # fmt: skip
 
 
 def _json(path):
@@ -92,57 +161,64 @@ def test_compare_trains_the_plugins_arm_beside_a_built_in_one_and_records_the_pl
     assert saved["recipe"]["terms"] == "consistency=10"  # the plugin's own term, on
     assert _json(compared.arm / "generator.json")["imports"] == [plugin]
     assert _json(compared.folder / "compare.json")["imports"] == [plugin]
-    assert _json(compared.arm / "metrics.json")["num_images"] == 100
+    assert _json(compared.folder / "cgan_fast-seed0" / "metrics.json")["num_images"] == 100
 
 
-def test_generate_and_evaluate_work_from_the_run_folder_alone(compared, tmp_path):
-    drawn = run_cli("--mode=generate", f"--output_dir={compared.arm}", "--digit=7",
-                    "--num_samples=12", f"--export={tmp_path / 'sevens.npz'}")  # fmt: skip
-    assert drawn.returncode == 0, drawn.stderr[-3000:]
-    assert f"wrote {compared.arm / 'digit_7.png'}" in drawn.stdout
-    samples = np.load(tmp_path / "sevens.npz")
+def _done(compared, name):
+    """What chain step `name` printed, after checking it ended well: (stdout, stderr)."""
+    stdout, stderr = compared.outputs[name]
+    assert "Traceback" not in stderr, stderr[-3000:]
+    return stdout, stderr
+
+
+def test_generate_and_evaluate_work_from_the_run_folder_alone(compared):
+    drawn, _ = _done(compared, "generate")
+    assert f"wrote {compared.arm / 'digit_7.png'}" in drawn
+    samples = np.load(compared.chain / "sevens.npz")
     assert samples["images"].shape == (12, 28, 28) and samples["images"].dtype == np.uint8
     assert samples["labels"].tolist() == [7] * 12
 
-    scored = run_cli("--mode=evaluate", f"--output_dir={compared.arm}", "--eval_samples=120",
-                     "--verbose=false")  # fmt: skip
-    assert scored.returncode == 0, scored.stderr[-3000:]
+    _done(compared, "evaluate")
     metrics = _json(compared.arm / "metrics.json")
     assert metrics["num_images"] == 120 and np.isfinite(metrics["fid"])
     assert np.asarray(metrics["confusion_matrix"]).shape == (10, 10)
 
 
-def test_a_generator_file_exports_without_its_builder_flag_or_import(compared, tmp_path):
-    keras_file = tmp_path / "mine.keras"
-    for name in ("generator.keras", "generator.json"):  # the file moved away from its run
-        shutil.copy(compared.arm / name, tmp_path / name.replace("generator", "mine"))
-    exported = run_cli("--mode=export", f"--generator={keras_file}", f"--output_dir={tmp_path}")
-    assert exported.returncode == 0, exported.stderr[-3000:]
-    serving = tf.saved_model.load(str(tmp_path / "saved_model"))
+def test_a_generator_file_exports_without_its_builder_flag_or_import(compared):
+    _done(compared, "export")
+    moved = compared.chain / "moved"  # the file moved away from its run
+    serving = tf.saved_model.load(str(moved / "saved_model"))
     images = serving.serve(labels=tf.constant([1, 7], tf.int32), seed=tf.constant(0, tf.int64))
     images = next(iter(images.values())) if isinstance(images, dict) else images
     assert images.shape == (2, 28, 28, 1) and images.dtype == tf.uint8
-    assert os.path.getsize(tmp_path / "generator.tflite") > 1000
+    assert os.path.getsize(moved / "generator.tflite") > 1000
 
 
 def test_the_python_api_imports_the_plugin_resumes_the_run_and_loads_it_in_a_new_process(
-    compared, plugin, tmp_path, mnist_dir, data_dir
+    compared, plugin
 ):
-    folder = tmp_path / "sn_cgan"
-    shutil.copytree(compared.arm, folder)
-    env = dict(os.environ, PYTHONPATH=REPO)
-    done = subprocess.run(
-        [sys.executable, "-c", API_SCRIPT, plugin, str(folder), mnist_dir, data_dir],
-        capture_output=True, text=True, env=env, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    facts = json.loads(done.stdout.strip().splitlines()[-1])
+    printed, _ = _done(compared, "api")
+    facts = json.loads(printed.strip().splitlines()[-1])
     assert facts == dict(known_before=False, specs=[plugin], shape=[4, 28, 28], dtype="uint8",
                          step=15)  # fmt: skip
+    folder = compared.chain / "api"
     with open(folder / "history.csv") as f:
         steps = [int(line.split(",")[0]) for line in f.read().splitlines()[1:]]
     assert steps[-1] == 15 and BUDGET // BATCH in steps  # resumed after the arm's 10 steps
     assert _json(folder / "run.json")["imports"] == [plugin]
+
+
+def test_a_plugins_run_killed_mid_training_resumes_from_the_folder_with_run_py(compared):
+    from test_reliability import history_steps, listed_checkpoints
+
+    printed, _ = _done(compared, "killed")
+    killed, at = re.fullmatch(r"killed (-?\d+) at (\d+)\n", printed).groups()
+    assert int(killed) == -9 and 15 <= int(at) < 20, printed  # killed mid-run
+    folder = compared.chain / "killed"
+    assert listed_checkpoints(folder)[-1] == 20
+    steps = history_steps(folder)
+    assert steps[-1] == 20 and len(steps) == len(set(steps))  # resumed, no row twice
+    assert _json(folder / "generator.json")["step"] == 20
 
 
 @pytest.mark.parametrize(
@@ -194,31 +270,3 @@ def test_plugins_are_recorded_by_absolute_path_or_name():
 
 def test_the_modes_table_holds_every_mode_config_offers():
     assert tuple(modes.MODES) == config_module.MODES
-
-
-def test_a_plugins_run_killed_mid_training_resumes_from_the_folder_with_run_py(
-    compared, tmp_path, mnist_dir, data_dir
-):
-    from test_reliability import (
-        finish,
-        history_steps,
-        listed_checkpoints,
-        start,
-        wait_for_checkpoint,
-    )
-
-    folder = tmp_path / "sn_cgan"
-    shutil.copytree(compared.arm, folder)
-    resume = [f"--import={PLUGIN}", "--arch=sn_cgan", f"--output_dir={folder}", "--steps=30",
-              "--checkpoint_every=5", "--log_every=5", f"--batch_size={BATCH}",
-              f"--mnist_dir={mnist_dir}", f"--data_dir={data_dir}"]  # fmt: skip
-    first = start(resume)
-    wait_for_checkpoint(first, folder, 15)
-    first.kill()
-    assert finish(first)[0] == -9 and not (folder / "checkpoints" / "ckpt-30.index").exists()
-    code, stderr = finish(start(resume[1:]))  # no --import: run.json names the plugin
-    assert code == 0, stderr[-3000:]
-    assert listed_checkpoints(folder)[-1] == 30
-    steps = history_steps(folder)
-    assert steps[-1] == 30 and len(steps) == len(set(steps))  # resumed, no row twice
-    assert _json(folder / "generator.json")["step"] == 30
