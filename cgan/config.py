@@ -119,6 +119,17 @@ class Config:
         "2018), 0 to disable; a replica's share of the batch must be a multiple of it "
         "(default: the architecture's).",
     )
+    # D is about two thirds of a step's arithmetic: a narrower D saves more than a narrower G.
+    g_width: Optional[int] = option(
+        None,
+        "Filters of the generator's last stage, doubled at each stage before it, for "
+        "architectures of convolution stages (default: the architecture's).",
+    )
+    d_width: Optional[int] = option(
+        None,
+        "Filters of the discriminator's first stage, doubled at each stage after it, for "
+        "architectures of convolution stages (default: the architecture's).",
+    )
     r1: Optional[float] = option(
         None,
         "gamma of the R1 penalty, gamma/2 |grad D(real)|^2, 0 to disable "
@@ -227,6 +238,11 @@ class Config:
     )
     jit_compile: bool = option(
         False, "Compile each train step with XLA; pays on GPUs and TPUs, not on CPUs."
+    )
+    remapping: bool = option(
+        True,
+        "Grappler's remapper: fuses a convolution or matmul with its bias and activation (more "
+        "on GPUs); off computes each op alone, as runs before it did.",
     )
     steps_per_execution: int = option(
         1, "Train steps per compiled call (fewer calls from Python; pays on accelerators)."

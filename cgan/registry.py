@@ -3,7 +3,7 @@ with their training recipes."""
 
 import dataclasses
 import inspect
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 from cgan.errors import CganError
 
@@ -85,10 +85,17 @@ class Recipe:
         0.0  # weight of the generator's mode-seeking term (Mao et al. 2019); 0 switches it off
     )
     minibatch_stddev: int = 0  # D's group size for Karras et al.'s 2018 feature; 0 switches it off
+    g_width: Optional[int] = None  # filters of G's last stage; None: the builder's own
+    d_width: Optional[int] = None  # filters of D's first stage; None: the builder's own
     r1: float = 0.0  # gamma of the zero-centred penalty gamma/2 ||grad D||^2 on reals; 0: off
     r2: float = 0.0  # the same on fakes (R3GAN's pair with r1, Huang et al. 2024)
     augment: str = ""  # DiffAugment transforms of both discriminator inputs (cgan.augment)
     terms: str = ""  # "name=weight,...": weights of registered terms without a field of their own
+
+
+# Recipe fields that reach the builder as keywords, only when set: a builder without the keyword
+# does not offer that option.
+BUILDER_OPTIONS = ("minibatch_stddev", "g_width", "d_width")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,18 +103,20 @@ class Architecture:
     """A registered architecture: its builder and its training recipe."""
 
     name: str
-    # (image_shape, latent_dim, num_classes[, minibatch_stddev]) -> (generator, discriminator)
+    # (image_shape, latent_dim, num_classes[, BUILDER_OPTIONS...]) -> (generator, discriminator)
     build: Callable
     recipe: Recipe
 
     def networks(self, image_shape, latent_dim, num_classes, recipe=None):
         """(generator, discriminator) built for `recipe` (default: the architecture's own): the
-        recipe's discriminator option reaches the builder, only when it is on (a builder of
-        three arguments works without it)."""
-        group = (recipe or self.recipe).minibatch_stddev
-        if group and "minibatch_stddev" not in inspect.signature(self.build).parameters:
-            raise CganError(f"--minibatch_stddev: architecture {self.name!r} does not offer it")
-        options = dict(minibatch_stddev=group) if group else {}
+        recipe's BUILDER_OPTIONS reach the builder, each only when set (a builder of three
+        arguments works without them)."""
+        recipe = recipe or self.recipe
+        options = {name: getattr(recipe, name) for name in BUILDER_OPTIONS if getattr(recipe, name)}
+        offered = inspect.signature(self.build).parameters
+        for name in options:
+            if name not in offered:
+                raise CganError(f"--{name}: architecture {self.name!r} does not offer it")
         networks = self.build(image_shape, latent_dim, num_classes, **options)
         if not isinstance(networks, (list, tuple)) or len(networks) != 2:
             raise CganError(
@@ -125,7 +134,8 @@ ARCHITECTURES = Registry("architecture")
 
 def register(name: str, **recipe) -> Callable:
     """Decorator: registers `build(image_shape, latent_dim, num_classes)` under `name` (taking
-    `minibatch_stddev=0` too if the architecture offers that feature), with the Recipe fields
+    keywords of BUILDER_OPTIONS too, minibatch_stddev=0, g_width=64, d_width=64, for the options
+    the architecture offers), with the Recipe fields
     given as keywords (`conditional` at least). Public as cgan.register_architecture."""
 
     def decorate(build: Callable) -> Callable:

@@ -26,9 +26,8 @@ def configure(config):
                 "--cpu_devices must be set before TensorFlow starts: give it on the command "
                 "line, or call cgan.runtime.configure first in a fresh process"
             ) from None
-    # Grappler's remapper cannot fuse Conv2D + BiasAdd + LeakyReLU when the gradient needs the
-    # BiasAdd output, and prints an error line on every run before leaving the graph unfused.
-    tf.config.optimizer.set_experimental_options({"remapping": False})
+    # Fused ops may round differently: --remapping=false computes as runs before it did.
+    tf.config.optimizer.set_experimental_options({"remapping": config.remapping})
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()  # there is no "off" once it is on
 

@@ -13,6 +13,7 @@ SPEED_SWITCHES = (
     "mixed_precision",
     "jit_compile",
     "steps_per_execution",
+    "remapping",
 )  # how, not what
 IMAGE_SIZES = range(16, 257, 4)  # multiples of 4: a generator doubles its seed map at least twice
 
@@ -53,7 +54,15 @@ def validate(self):
     for name in positive:
         if getattr(self, name) <= 0:
             raise CganError(f"--{name} must be positive, got {getattr(self, name)}")
-    for name in ("steps", "critic_steps", "eval_every", "budget_images", "budget_seconds"):
+    for name in (
+        "steps",
+        "critic_steps",
+        "eval_every",
+        "budget_images",
+        "budget_seconds",
+        "g_width",
+        "d_width",
+    ):
         if getattr(self, name) is not None and getattr(self, name) <= 0:
             raise CganError(f"--{name} must be positive, got {getattr(self, name)}")
     if not 0 <= self.seed < 2**32:

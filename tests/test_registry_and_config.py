@@ -65,6 +65,8 @@ def test_unknown_architecture_lists_the_known_ones():
         (dict(minibatch_stddev=-2), r"^--minibatch_stddev must be 0 or at least 2, got -2$"),
         (dict(minibatch_stddev=1), r"^--minibatch_stddev must be 0 or at least 2, got 1$"),
         (dict(r2=float("nan")), r"^--r2 must be >= 0, got nan$"),
+        (dict(d_width=0), r"^--d_width must be positive, got 0$"),
+        (dict(g_width=-8), r"^--g_width must be positive, got -8$"),
         (
             dict(augment="translation,flip"),
             r"^--augment: unknown augmentation 'flip'; known: cutout, translation$",
@@ -141,6 +143,23 @@ def test_recipe_takes_the_architecture_defaults_and_the_overrides():
     )
 
 
+def test_g_width_and_d_width_reach_the_builder_and_one_without_them_is_refused_in_one_line():
+    def filters(model):
+        return [layer.filters for layer in model.layers if hasattr(layer, "filters")]
+
+    def networks(arch, **widths):
+        return registry.get(arch).networks((28, 28, 1), 16, 10, Config(arch=arch, **widths).recipe)
+
+    generator, discriminator = networks("cgan", d_width=32)
+    assert filters(discriminator) == [32, 64, 64] and filters(generator) == [64, 64, 1]
+    generator, discriminator = networks("cgan_fast", g_width=32)  # its other width stays its own
+    assert filters(generator) == [32, 32, 1] and filters(discriminator) == [48, 96, 96]
+    generator, discriminator = networks("dcgan", g_width=16, d_width=8)
+    assert filters(generator) == [32, 16, 1] and filters(discriminator) == [8, 16]
+    with pytest.raises(CganError, match=r"^--d_width: architecture 'dense' does not offer it$"):
+        networks("dense", d_width=32)
+
+
 def test_every_recipe_field_but_conditional_is_a_config_field_that_overrides_it(monkeypatch):
     from cgan import terms
 
@@ -158,6 +177,8 @@ def test_every_recipe_field_but_conditional_is_a_config_field_that_overrides_it(
         class_weight=1.0,
         mode_seeking=0.1,
         minibatch_stddev=4,
+        g_width=48,
+        d_width=32,
         r1=2.0,
         r2=3.0,
         augment="cutout",

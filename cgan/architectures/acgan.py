@@ -11,12 +11,21 @@ from cgan.registry import register
 @register(
     "acgan", conditional=True, loss="bce", class_weight=1.0
 )  # the paper weighs both terms equally
-def build(image_shape, latent_dim, num_classes, minibatch_stddev=0):
+def build(
+    image_shape,
+    latent_dim,
+    num_classes,
+    minibatch_stddev=0,
+    g_width=blocks.NARROWEST,
+    d_width=blocks.NARROWEST,
+):
     """Generator on [z, embed(label)]; discriminator with a real/fake logit and ten class logits."""
     generator = blocks.label_conditioned_generator(
-        image_shape, latent_dim, num_classes, name="acgan_generator"
+        image_shape, latent_dim, num_classes, narrowest=g_width, name="acgan_generator"
     )
-    images, labels, features = blocks.conv_features(image_shape, minibatch_stddev=minibatch_stddev)
+    images, labels, features = blocks.conv_features(
+        image_shape, narrowest=d_width, minibatch_stddev=minibatch_stddev
+    )
     outputs = [
         layers.Dense(1, dtype="float32")(features),
         blocks.class_logits(features, num_classes),

@@ -95,6 +95,30 @@ def with_minibatch_stddev(x, group_size):
     return MinibatchStddev(group_size)(x) if group_size else x
 
 
+def leaky_relu(x, slope=LEAK):
+    """tf.nn.leaky_relu whose gradient reads its output instead of its input: the same numbers
+    (a positive slope keeps the signs), and the input, a bias's output, is then free for
+    Grappler's remapper to fuse with the layer before."""
+
+    @tf.custom_gradient
+    def forward(x):
+        y = tf.nn.leaky_relu(x, slope)
+        # Stopped: a second derivative (R1, the gradient penalty) is zero through the signs, and
+        # would otherwise reach the input through the forward op's own gradient.
+        signs = tf.stop_gradient(y)
+        return y, lambda dy: tf.raw_ops.LeakyReluGrad(gradients=dy, features=signs, alpha=slope)
+
+    return forward(x)
+
+
+@keras.saving.register_keras_serializable(package="cgan")
+class LeakyReLU(layers.LeakyReLU):
+    """Keras' LeakyReLU computed by leaky_relu, so a remapper fusion cannot fail on its gradient."""
+
+    def call(self, inputs):
+        return leaky_relu(inputs, self.negative_slope)
+
+
 def generator_inputs(latent_dim):
     """Inputs of every generator: a noise vector and an integer label."""
     return keras.Input((latent_dim,), name="z"), keras.Input((), dtype="int32", name="labels")
@@ -154,7 +178,7 @@ def down_block(x, filters, kernel_size, dropout=0.0, strides=2):
     """Convolution and LeakyReLU (no normalization: safe for a WGAN-GP critic); halves the size
     when strides=2."""
     x = layers.Conv2D(filters, kernel_size, strides=strides, padding="same")(x)
-    x = layers.LeakyReLU(LEAK)(x)
+    x = LeakyReLU(LEAK)(x)
     return GlobalBatchDropout(dropout)(x) if dropout else x
 
 

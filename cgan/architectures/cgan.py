@@ -23,17 +23,18 @@ def build(
     latent_dim,
     num_classes,
     minibatch_stddev=0,
-    narrowest=blocks.NARROWEST,
+    g_width=blocks.NARROWEST,
+    d_width=blocks.NARROWEST,
     name="cgan",
 ):
     """Generator on [z, embed(label)]; strided-conv discriminator with projection and class logits.
-    `narrowest`: filters of the generator's last stage and the discriminator's first
+    `g_width`, `d_width`: filters of the generator's last stage and the discriminator's first
     (blocks.stage_widths)."""
     generator = blocks.label_conditioned_generator(
-        image_shape, latent_dim, num_classes, narrowest=narrowest, name=f"{name}_generator"
+        image_shape, latent_dim, num_classes, narrowest=g_width, name=f"{name}_generator"
     )
     images, labels, features = blocks.conv_features(
-        image_shape, narrowest=narrowest, minibatch_stddev=minibatch_stddev
+        image_shape, narrowest=d_width, minibatch_stddev=minibatch_stddev
     )
     outputs = [
         blocks.projection_logits(features, labels, num_classes),

@@ -9,5 +9,5 @@ from cgan import registry
 from cgan.architectures import cgan
 
 registry.register("cgan_fast", **dataclasses.asdict(registry.get("cgan").recipe))(
-    functools.partial(cgan.build, narrowest=48, name="cgan_fast")
+    functools.partial(cgan.build, g_width=48, d_width=48, name="cgan_fast")
 )

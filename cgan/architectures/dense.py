@@ -16,7 +16,7 @@ def build(image_shape, latent_dim, num_classes, minibatch_stddev=0):
     x = z
     for width in (256, 512, 1024):  # widths of the classic Keras MNIST GAN
         x = layers.Dense(width)(x)
-        x = layers.LeakyReLU(blocks.LEAK)(x)
+        x = layers.LeakyReLU(blocks.LEAK)(x)  # Keras' own: generator.keras loads without cgan
         x = blocks.batch_norm(momentum=0.8)(x)
     x = layers.Dense(math.prod(image_shape), activation="tanh", dtype="float32")(x)
     generator = keras.Model([z, labels], layers.Reshape(image_shape)(x), name="dense_generator")
@@ -25,7 +25,7 @@ def build(image_shape, latent_dim, num_classes, minibatch_stddev=0):
     x = layers.Flatten()(images)
     for width in (512, 256):
         x = layers.Dense(width)(x)
-        x = layers.LeakyReLU(blocks.LEAK)(x)
+        x = blocks.LeakyReLU(blocks.LEAK)(x)
     logits = layers.Dense(1, dtype="float32")(blocks.with_minibatch_stddev(x, minibatch_stddev))
     discriminator = keras.Model([images, labels], logits, name="dense_discriminator")
     return generator, discriminator

@@ -19,10 +19,17 @@ PAPER_RECIPE = dict(
 
 
 @register("wgan_gp", conditional=False, **PAPER_RECIPE)
-def build(image_shape, latent_dim, num_classes, minibatch_stddev=0):
+def build(
+    image_shape,
+    latent_dim,
+    num_classes,
+    minibatch_stddev=0,
+    g_width=blocks.NARROWEST,
+    d_width=blocks.NARROWEST,
+):
     """DCGAN-style generator; critic of strided convolutions with no normalization (widths
     (128, 64) at 28 x 28, a stage more per doubling of larger images)."""
-    widths = blocks.stage_widths(image_shape)
+    widths = blocks.stage_widths(image_shape, g_width)
     z, labels = blocks.generator_inputs(latent_dim)
     x = blocks.seed_grid(z, image_shape, widths[0])
     for filters in widths[1:]:
@@ -33,7 +40,7 @@ def build(image_shape, latent_dim, num_classes, minibatch_stddev=0):
 
     images, labels = blocks.discriminator_inputs(image_shape)
     x = images
-    for filters in widths[::-1]:
+    for filters in blocks.stage_widths(image_shape, d_width)[::-1]:
         x = blocks.down_block(x, filters, 4)
     x = blocks.with_minibatch_stddev(x, minibatch_stddev)
     logits = layers.Dense(1, dtype="float32")(layers.Flatten()(x))
