@@ -125,6 +125,7 @@ class Architecture:
             )
         from cgan import contract  # TensorFlow is imported only once networks are built
 
+        group = recipe.minibatch_stddev
         contract.check(self.name, *networks, tuple(image_shape), latent_dim, num_classes, group)
         return tuple(networks)
 
