@@ -26,7 +26,7 @@ COLOURS = {
 # Every 10th is held out: 144 train and 16 test images a class, 36 steps of 16 an epoch (an
 # epoch's grid and checkpoint are the cost of a step, so fewer epochs train faster).
 PER_CLASS, TRAIN, TEST = 160, 144, 16
-SIDE = 16
+SIDE = 8
 
 
 def row_colours(grid, mosaic, side, rows):

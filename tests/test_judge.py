@@ -209,9 +209,11 @@ def test_a_registered_metric_is_scored_tabled_and_logged(untrained, monkeypatch)
 
     images = np.zeros((20, 28, 28, 1), np.uint8)
     images[:5] = 200  # a quarter of the pixels bright
-    labelled = scores.score(untrained, images, np.arange(20) % 3)
+    reference = untrained.features(images[::-1])  # not the judge's: that reads MNIST
+    labelled = scores.score(untrained, images, np.arange(20) % 3, reference_features=reference)
     assert labelled["bright_share"] == pytest.approx(0.25 + 2)
-    assert scores.score(untrained, images)["bright_share"] == pytest.approx(0.25)
+    unlabelled = scores.score(untrained, images, reference_features=reference)
+    assert unlabelled["bright_share"] == pytest.approx(0.25)
     assert scores.quality_scalars(labelled)["bright_share"] == pytest.approx(2.25)
     table = scores.metrics_table(dict(labelled, floor=labelled, judge_accuracy=1.0))
     assert table.splitlines()[7].split() == ["bright_share", "2.25", "2.25"]
@@ -228,7 +230,7 @@ def test_a_registered_metric_is_scored_tabled_and_logged(untrained, monkeypatch)
         return "many"
 
     with pytest.raises(CganError, match="metric 'words' must return a number, got 'many'"):
-        scores.score(untrained, images)
+        scores.score(untrained, images, reference_features=reference)
 
 
 @pytest.fixture(scope="module")

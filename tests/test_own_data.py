@@ -5,7 +5,6 @@ refuse bad data in one line, the fingerprint in run.json, and drawing later with
 import dataclasses
 import json
 import os
-import subprocess
 import sys
 
 import matplotlib.image
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import REPO, snapshot
+from processes import job
 from test_datasets import COLOURS, row_colours
 
 import cgan
@@ -253,17 +253,24 @@ for strategy in ("one_device", "mirrored"):
 """
 
 
-def test_a_batched_tf_data_dataset_trains_on_one_device_and_mirrored_on_two_cpus(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-c", MIRRORED, str(tmp_path / "run")],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+def after_judge_jobs(folder, data_dir, mnist_dir):
+    """The strategies' process, beside the other tests (processes.AfterJudge)."""
+    script = folder / "strategies.py"
+    script.write_text(MIRRORED)
+    command = [sys.executable, str(script), str(folder / "run")]
+    return {
+        "strategies": job(command, cwd=REPO, env_extra=dict(PYTHONPATH=REPO), needs_judge=False)
+    }
+
+
+@pytest.fixture(scope="module")
+def strategies(after_judge):
+    return after_judge.finished("strategies")
+
+
+def test_a_batched_tf_data_dataset_trains_on_one_device_and_mirrored_on_two_cpus(strategies):
     # the same data as colour_data's arrays, from [-1, 1] floats in batches: the same fingerprint
     name = arrays.register(colour_data())
-    assert done.stdout.splitlines()[-2:] == [
+    assert strategies.stdout.splitlines()[-2:] == [
         f"{replicas} {name} 4 (4, {SIDE}, {SIDE}, 3)" for replicas in (1, 2)
     ]
