@@ -4,12 +4,14 @@ drawn in the training set's shares."""
 
 import json
 import os
+import sys
 
 import matplotlib.image
 import numpy as np
 import pytest
-from conftest import run_in_process
+from conftest import REPO
 from PIL import Image
+from processes import job
 
 from cgan import data
 from cgan.config import Config, DataSource
@@ -49,10 +51,9 @@ def _write_images(folder, name, count, make):
         Image.fromarray(make(index)).save(os.path.join(folder, name, f"{index:03d}.png"))
 
 
-@pytest.fixture(scope="module")
-def colour_folder(tmp_path_factory):
-    """Four classes of 16 x 16 RGB images: a flat colour each, with a little noise per image."""
-    folder = str(tmp_path_factory.mktemp("colours"))
+def write_colours(folder):
+    """Four classes of SIDE x SIDE RGB images in `folder`: a flat colour each, with a little
+    noise per image."""
     rng = np.random.default_rng(0)
     for name, colour in COLOURS.items():
         _write_images(
@@ -64,6 +65,32 @@ def colour_folder(tmp_path_factory):
             ).astype(np.uint8),
         )
     return folder
+
+
+@pytest.fixture(scope="module")
+def colour_folder(tmp_path_factory):
+    return write_colours(str(tmp_path_factory.mktemp("colours")))
+
+
+def after_judge_jobs(folder, data_dir, mnist_dir):
+    """A colour folder trained, drawn and scored by run.py (its judge trained and cached in the
+    job's folder), beside the other tests (processes.AfterJudge)."""
+    colours = write_colours(str(folder / "colours"))
+    common = [f"--dataset=folder:{colours}", "--arch=cgan", f"--output_dir={folder / 'run'}"]
+    train = [*common, "--steps=400", "--batch_size=16", "--log_every=100"]
+    scored = [*common, "--mode=evaluate", "--eval_samples=64"]
+    run_py = [sys.executable, os.path.join(REPO, "run.py")]
+    steps = [
+        " ".join(f"'{part}'" for part in [*run_py, *arguments]) + f" > {name}.out 2> {name}.err"
+        for name, arguments in (("train", train), ("scored", scored))
+    ]
+    cache = dict(CGAN_CACHE_DIR=str(folder / "cache"))  # this folder's judge is trained here
+    return {"colour_run": job(["sh", "-c", " && ".join(steps)], env_extra=cache, needs_judge=False)}
+
+
+@pytest.fixture(scope="module")
+def colour_run(after_judge):
+    return after_judge.finished("colour_run")
 
 
 def test_a_folder_is_read_as_a_dataset_with_a_held_out_split(colour_folder):
@@ -128,25 +155,18 @@ def test_a_label_the_dataset_does_not_have_is_refused(colour_folder):
         data.check_label(DataSource(f"folder:{colour_folder}"), 4)
 
 
-def test_a_colour_folder_trains_draws_and_is_scored(colour_folder, tmp_path, capfd, monkeypatch):
-    # this folder's judge is trained here
-    monkeypatch.setenv("CGAN_CACHE_DIR", str(tmp_path / "cache"))
-    out = tmp_path / "run"
-    common = [f"--dataset=folder:{colour_folder}", "--arch=cgan", f"--output_dir={out}"]
-    # ~15 s
-    trained = run_in_process(capfd, *common, "--steps=400", "--batch_size=16", "--log_every=100")
-    assert trained.returncode == 0, trained.stderr[-2000:]
+def test_a_colour_folder_trains_draws_and_is_scored(colour_run):
+    out, folder = colour_run.folder.parent / "run", colour_run.folder.parent
+    assert "Traceback" not in (colour_run.folder / "train.err").read_text()
     grid = matplotlib.image.imread(out / "digits.png")[..., :3]
-    # 4 classes x 25 columns of 16 + 2 px, doubled
+    # 4 classes x 25 columns of SIDE + 2 px, doubled
     mosaic = (2 * (4 * (SIDE + 2) + 2), 2 * (25 * (SIDE + 2) + 2))
     assert abs(grid.shape[0] - mosaic[0] - 10) <= 1  # and a 0.05-inch frame above and below
     assert grid.shape[1] - mosaic[1] > 40  # the rows are labelled with the class names on the left
     # row k in class k's colour (classes in sorted folder order, as COLOURS is written)
     assert row_colours(grid, mosaic, SIDE, len(COLOURS)) == list(range(len(COLOURS)))
 
-    scored = run_in_process(capfd, *common, "--mode=evaluate", "--eval_samples=64")
-    assert scored.returncode == 0, scored.stderr[-2000:]
-    assert "accurate on the folder:" in scored.stdout
+    assert "accurate on the folder:" in (colour_run.folder / "scored.out").read_text()
     with open(out / "metrics.json") as f:
         metrics = json.load(f)
     assert metrics["judge_accuracy"] == 1.0  # four flat colours: a judge that misses one is broken
@@ -156,7 +176,7 @@ def test_a_colour_folder_trains_draws_and_is_scored(colour_folder, tmp_path, cap
     assert metrics["accuracy"] >= 0.95  # 400 steps learn four colours (measured 100%)
     # Four colours in their training shares, each judged with confidence: near the most, 4.
     assert metrics["inception_score"] > 3.8
-    assert os.listdir(tmp_path / "cache")[0].startswith(f"judge-{os.path.basename(colour_folder)}-")
+    assert os.listdir(folder / "cache")[0].startswith("judge-colours-")
 
 
 def test_a_short_mnist_run_at_32_pixels(tmp_path, mnist_dir, data_dir):
