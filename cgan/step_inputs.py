@@ -60,3 +60,8 @@ def term_numbers(numbers, j, term_draws):
     for name, n in term_draws:
         out[name], start = numbers[:, start : start + n], start + n
     return out
+
+
+def part(inputs, index):
+    """inputs[:, index] of an optional step input (a pass's share, reals' or fakes' numbers)."""
+    return None if inputs is None else inputs[:, index]

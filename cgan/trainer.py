@@ -87,11 +87,6 @@ class GANTrainer(TrainerState):
         self._train_steps = tf.function(self._train_steps_fn)
         self._finite_flags = tf.function(self._finite_flags_fn)
 
-    def _adam(self):
-        r = self.recipe
-        adam = keras.optimizers.Adam(r.learning_rate, beta_1=r.beta_1, beta_2=r.beta_2)
-        return keras.optimizers.LossScaleOptimizer(adam) if self.loss_scaling else adam
-
     def step_inputs(self, step, images, labels):
         """What train step `step` consumes (cgan.step_inputs.arrange), from its critic_steps x B
         images in critic-step order. Runs in the input pipeline (cgan.data.training_dataset)."""
@@ -147,11 +142,6 @@ class GANTrainer(TrainerState):
         self._advance()
         return {name: metrics[name] for name in self.metric_names}
 
-    def _advance(self):
-        self.step.assign_add(1)
-        if self.ema_generator is not None:
-            self.update_ema()
-
     def _replica_step(self, inputs):
         """One step on this replica's share of the batch: the random numbers come with the batch."""
         images, labels, noise = inputs["images"], inputs["labels"], inputs["noise"]
@@ -164,7 +154,7 @@ class GANTrainer(TrainerState):
                 labels[:, 0],
                 noise[:, 0],
                 step_inputs.term_numbers(numbers, 0, self.term_draws),
-                _part(draws, 0),
+                step_inputs.part(draws, 0),
             )
         else:
             # k fresh real batches, one per critic step (Gulrajani et al. 2017).
@@ -174,10 +164,10 @@ class GANTrainer(TrainerState):
                     labels[:, j],
                     noise[:, j],
                     step_inputs.term_numbers(numbers, j, self.term_draws),
-                    _part(draws, j),
+                    step_inputs.part(draws, j),
                 )
             g_loss = self._generator_update(
-                images[:, -1], labels[:, -1], noise[:, k], _part(draws, k)
+                images[:, -1], labels[:, -1], noise[:, k], step_inputs.part(draws, k)
             )
         # Per-replica sums over the global batch: a SUM across replicas gives global means.
         metrics = {"d_loss": d_loss, "g_loss": g_loss}
@@ -249,8 +239,10 @@ class GANTrainer(TrainerState):
         with tf.GradientTape(watch_accessed_variables=False) as input_tape:
             for name in self.watched:
                 input_tape.watch(inputs[name])
-            real_logits, real_classes = self._discriminate(real, labels, _part(draws, 0))
-            fake_logits, fake_classes = self._discriminate(fake, fake_labels, _part(draws, 1))
+            real_logits, real_classes = self._discriminate(real, labels, step_inputs.part(draws, 0))
+            fake_logits, fake_classes = self._discriminate(
+                fake, fake_labels, step_inputs.part(draws, 1)
+            )
         gradients = {}
         if self.watched:
             logits = {"real": real_logits, "fake": fake_logits}
@@ -345,9 +337,11 @@ class GANTrainer(TrainerState):
         fake_labels = self.fake_labels(labels)
         with tf.GradientTape() as tape:
             fake = self.generator([noise, fake_labels], training=True)
-            fake_outputs = self._discriminate(fake, fake_labels, _part(draws, 1))
+            fake_outputs = self._discriminate(fake, fake_labels, step_inputs.part(draws, 1))
             real_logits = (
-                self._discriminate(real, labels, _part(draws, 0))[0] if self.loss.pairs else None
+                self._discriminate(real, labels, step_inputs.part(draws, 0))[0]
+                if self.loss.pairs
+                else None
             )
             g_loss = self.generator_loss(
                 fake, noise, fake_outputs, fake_labels, real_logits, real, labels
@@ -357,8 +351,3 @@ class GANTrainer(TrainerState):
 
 
 NON_FINITE = "non_finite:"  # prefix of the first-call check's flags among the step's sums
-
-
-def _part(inputs, index):
-    """inputs[:, index] of an optional step input (a pass's share, reals' or fakes' numbers)."""
-    return None if inputs is None else inputs[:, index]

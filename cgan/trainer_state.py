@@ -2,6 +2,7 @@
 whole training state, the divergence guard's weight check, the learning rate over the budget
 and its halvings, and the generator weight average (a base of cgan.trainer.GANTrainer)."""
 
+import keras
 import tensorflow as tf
 
 
@@ -80,6 +81,17 @@ class TrainerState:
         recipe's rate times what is left, before any decay."""
         self.learning_rate_scale.assign(self.learning_rate_scale / 2)
         return self.recipe.learning_rate * float(self.learning_rate_scale.numpy())
+
+    def _adam(self):
+        r = self.recipe
+        adam = keras.optimizers.Adam(r.learning_rate, beta_1=r.beta_1, beta_2=r.beta_2)
+        return keras.optimizers.LossScaleOptimizer(adam) if self.loss_scaling else adam
+
+    def _advance(self):
+        """After a step: the step count, and the weight average."""
+        self.step.assign_add(1)
+        if self.ema_generator is not None:
+            self.update_ema()
 
     def update_ema(self):
         """Moves the weight average one step towards the generator's weights."""
