@@ -18,7 +18,6 @@ Everything runs under run.py's process-wide TensorFlow settings (cgan.runtime.co
 import os
 import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -41,6 +40,7 @@ from cgan.config import Config  # noqa: E402
 from cgan.context import resolve  # noqa: E402
 from cgan.loop import non_finite  # noqa: E402
 from cgan.modes.train import build_trainer  # noqa: E402
+from experiments import timing  # noqa: E402
 
 # Each switch: the Config fields it sets (plain is the default Config) and whether batch norm
 # synchronizes over replicas (it always does in the framework; "BN per replica" measures its cost).
@@ -72,27 +72,9 @@ flags.DEFINE_string("mnist_dir", None, "Folder of the four MNIST files (default 
 FLAGS = flags.FLAGS
 
 
-def rates(calls, windows, seconds):
-    """{name: images/s of each window} of the `calls` (name -> a function that trains and returns
-    the images it saw), after warm-up, timed in turn window by window."""
-    for call in calls.values():  # warm-up: the first call traces (and compiles), then half a window
-        call()
-        end = time.perf_counter() + seconds / 2
-        while time.perf_counter() < end:
-            call()
-    measured = {name: [] for name in calls}
-    for _ in range(windows):
-        for name, call in calls.items():
-            images, start = 0, time.perf_counter()
-            while time.perf_counter() - start < seconds:
-                images += call()
-            measured[name].append(images / (time.perf_counter() - start))
-    return measured
-
-
 def medians(calls, windows, seconds):
     """{name: median images/s} of the `calls` (see rates)."""
-    measured = rates(calls, windows, seconds)
+    measured = timing.rates(calls, windows, seconds)
     return {name: statistics.median(values) for name, values in measured.items()}
 
 
@@ -192,7 +174,7 @@ def main(argv):
         "after warm-up; images/s"
     )
 
-    tutorial = rates(
+    tutorial = timing.rates(
         {
             "bare": bare_loop(TUTORIAL, images),
             "framework": framework(TUTORIAL, images, labels),

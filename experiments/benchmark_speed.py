@@ -39,6 +39,7 @@ from cgan.config import Config  # noqa: E402
 from cgan.context import resolve  # noqa: E402
 from cgan.loop import non_finite  # noqa: E402
 from cgan.modes.train import build_trainer  # noqa: E402
+from experiments import timing  # noqa: E402
 
 flags.DEFINE_string("arch", "cgan", "Architecture to measure.")
 flags.DEFINE_list("precisions", ["off", "bfloat16"], "--mixed_precision of each arm.")
@@ -71,24 +72,6 @@ def framework(config, images, labels):
         return per_step
 
     return call, trainer
-
-
-def turns(calls, rounds, seconds):
-    """{name: [images/s of each round]}: after a warm-up of each call, the calls timed in turn,
-    one window each per round."""
-    for call in calls.values():
-        call()  # traces
-        end = time.perf_counter() + seconds / 2
-        while time.perf_counter() < end:
-            call()
-    measured = {name: [] for name in calls}
-    for _ in range(rounds):
-        for name, call in calls.items():
-            images, start = 0, time.perf_counter()
-            while time.perf_counter() - start < seconds:
-                images += call()
-            measured[name].append(images / (time.perf_counter() - start))
-    return measured
 
 
 def macs(layer):
@@ -193,7 +176,7 @@ def main(argv):
         name = f"{precision} G {g_width or 'own'} D {d_width or 'own'}"
         arms[name] = framework(config, images, labels)
     peak = matmul_peak(FLAGS.matmul_side)
-    rates = turns(
+    rates = timing.rates(
         {name: call for name, (call, _) in arms.items()}, FLAGS.rounds, FLAGS.window_seconds
     )
     peak_after = matmul_peak(FLAGS.matmul_side)
