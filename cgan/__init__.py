@@ -6,7 +6,8 @@ images = run.generator.sample(digit=7, n=16)  # uint8 (16, 28, 28)
 cgan.evaluate(run)["fid"]
 
 Extending: cgan.register_architecture, register_loss, register_term (a function of one
-cgan.Step), register_augmentation, register_schedule, register_metric, register_experiment.
+cgan.Step), register_augmentation, register_schedule, register_metric, register_experiment,
+register_callback.
 """
 
 from cgan import quiet  # noqa: F401, I001  (first: TensorFlow imported without its chatter)
@@ -19,7 +20,7 @@ from cgan.generator import Generator
 from cgan.keras_model import GAN
 from cgan.losses import register_loss
 from cgan.metric_registry import register_metric
-from cgan.registry import Recipe, register_experiment
+from cgan.registry import Recipe, register_callback, register_experiment
 from cgan.registry import register as register_architecture
 from cgan.schedules import register_schedule
 from cgan.terms import Step, register_term
@@ -40,6 +41,7 @@ __all__ = [
     "make_config",
     "register_architecture",
     "register_augmentation",
+    "register_callback",
     "register_experiment",
     "register_loss",
     "register_metric",

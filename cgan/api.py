@@ -85,7 +85,8 @@ def train(config=None, dataset=None, test=None, class_names=None, callbacks=(), 
     cpu_devices > 1, call cgan.runtime.configure(cgan.Config(cpu_devices=N)) before making a
     tf.data.Dataset: TensorFlow fixes its devices when it first runs.)
 
-    `callbacks`: keras.callbacks.Callback objects, called as Keras's fit calls them (train and
+    `callbacks`: keras.callbacks.Callback objects or names of registered ones (--callbacks,
+    cgan.register_callback), called as Keras's fit calls them (train and
     epoch begin and end, batch end with the losses in `logs`; `self.model` is the generator). A
     number one adds to the epoch end's `logs` is logged in history.csv and TensorBoard, and
     `self.model.stop_training = True` (EarlyStopping) ends training with a checkpoint: the same
@@ -99,13 +100,18 @@ def train(config=None, dataset=None, test=None, class_names=None, callbacks=(), 
         raise CganError("test= and class_names= go with in-memory data: dataset=(images, labels)")
     elif dataset is not None:
         fields["dataset"] = dataset
+    named = tuple(callback for callback in callbacks if isinstance(callback, str))
+    if named:
+        fields["callbacks"] = (*fields.get("callbacks", ()), *named)
     config = make_config(config, mode="train", **fields)
-    for callback in callbacks:
+    objects = [callback for callback in callbacks if not isinstance(callback, str)]
+    for callback in objects:
         if not isinstance(callback, keras.callbacks.Callback):
             raise CganError(
-                f"callbacks: expected keras.callbacks.Callback objects, got {callback!r}"
+                "callbacks: expected keras.callbacks.Callback objects or registered names, got "
+                f"{callback!r}"
             )
-    return Run(config, _run(config, callbacks=callbacks))
+    return Run(config, _run(config, callbacks=objects))
 
 
 def load(path):

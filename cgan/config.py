@@ -247,6 +247,12 @@ class Config:
     steps_per_execution: int = option(
         1, "Train steps per compiled call (fewer calls from Python; pays on accelerators)."
     )
+    callbacks: tuple[str, ...] = option(
+        (),
+        "Registered Keras callbacks (cgan.register_callback, e.g. in an --import module) to call "
+        "as training goes, comma-separated; from Python, cgan.train(callbacks=...) also takes "
+        "Callback objects.",
+    )
     archs: Optional[tuple[str, ...]] = option(
         None, "compare mode: comma-separated architectures (default: every registered one)."
     )

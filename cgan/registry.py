@@ -160,6 +160,22 @@ def get(name: str) -> Architecture:
     return ARCHITECTURES.get(name)
 
 
+CALLBACKS = Registry("callback")
+
+
+def register_callback(name: str) -> Callable:
+    """Decorator: registers a keras.callbacks.Callback class (or a function of no arguments
+    returning a Callback) under `name`, so that --callbacks=NAME (a plugin's, with --import) calls
+    a new one in every run, as cgan.train(callbacks=[...]) calls objects. Public as
+    cgan.register_callback."""
+
+    def decorate(make: Callable) -> Callable:
+        CALLBACKS.register(name, make, make)
+        return make
+
+    return decorate
+
+
 EXPERIMENTS = Registry("experiment")
 
 

@@ -115,6 +115,7 @@ def validate(self):
         )
     _check_budget(self)
     _check_speed(self)
+    _check_callbacks(self)
     if self.mode == "compare":
         _check_compare(self)
     else:
@@ -155,6 +156,14 @@ def _check_speed(self):
         raise CganError(
             "--strategy=multi_worker trains one run at a time; it cannot drive --mode=compare"
         )
+
+
+def _check_callbacks(self):
+    for name in self.callbacks:
+        try:
+            registry.CALLBACKS.get(name)
+        except CganError as error:
+            raise CganError(f"--callbacks: {error}") from None
 
 
 def _check_compare(self):

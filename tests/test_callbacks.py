@@ -2,6 +2,7 @@
 history.csv and TensorBoard, stop_training honoured with a checkpoint to resume from."""
 
 import glob
+import json
 import os
 
 import keras
@@ -89,7 +90,8 @@ def test_callbacks_are_called_as_fit_calls_them_their_figures_logged_and_stop_ob
 @pytest.mark.parametrize(
     "callbacks, message",
     [
-        (["not a callback"], "expected keras.callbacks.Callback objects, got 'not a callback'"),
+        ([42], "expected keras.callbacks.Callback objects or registered names, got 42"),
+        (["nobody_registered_this"], "--callbacks: unknown callback 'nobody_registered_this'"),
         (
             [keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: logs.update(note="hi"))],
             "a callback put note='hi' into the epoch's logs: only numbers can be logged",
@@ -101,3 +103,38 @@ def test_a_callback_that_breaks_the_contract_is_refused_in_one_line(
 ):
     with pytest.raises(CganError, match=message):
         _train(tmp_path, synthetic_digits, callbacks, steps=1)  # the budget's end ends an epoch
+
+
+PLUGIN = """
+import keras
+import cgan
+
+
+@cgan.register_callback("brightness_logger")
+class BrightnessLogger(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        logs["brightness"] = 0.25 + epoch
+"""
+
+
+def test_a_registered_callback_runs_from_the_command_line_with_its_plugin(
+    tmp_path, synthetic_digits, capfd, monkeypatch
+):
+    from conftest import run_in_process
+
+    from cgan import registry
+
+    monkeypatch.setattr(registry.CALLBACKS, "_entries", dict(registry.CALLBACKS._entries))
+    plugin = tmp_path / "my_callbacks.py"
+    plugin.write_text(PLUGIN)
+    out = tmp_path / "run"
+    result = run_in_process(
+        capfd, f"--import={plugin}", "--callbacks=brightness_logger", "--arch=cgan_fast",
+        f"--dataset={synthetic_digits}", f"--steps={STEPS_PER_EPOCH}", f"--batch_size={BATCH}",
+        "--log_every=7", f"--output_dir={out}",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = history.read(os.path.join(out, "history.csv"))
+    assert {int(r["step"]): r["brightness"] for r in rows} == {7: "", 14: "", 21: "0.25"}
+    with open(out / "run.json") as f:
+        assert json.load(f)["callbacks"] == ["brightness_logger"]

@@ -183,6 +183,7 @@ def _callbacks(context, trainer, manager, clock, stop, steps_per_epoch, users):
     if config.eval_every:
         judge = load_judge(context.source, verbose=int(config.verbose))
         callbacks.append(Scorer(context, trainer.sampler, judge, clock, config.eval_every))
+    users = [*users, *(registry.CALLBACKS.get(name)() for name in config.callbacks)]
     if users:
         callbacks.append(KerasCallbacks(users, trainer.generator, steps_per_epoch, stop))
     logger = Logger(context.files, clock, config.batch_size * trainer.recipe.critic_steps)
