@@ -2,6 +2,7 @@
 never reads flags and never names a term; it gets two models and a recipe (cgan.registry.Recipe)
 and sums the recipe's registered loss and terms (cgan.losses, cgan.terms) on each side."""
 
+import functools
 import threading
 
 import keras
@@ -49,6 +50,14 @@ class GANTrainer(TrainerState):
         self.strategy = strategy
         self.seed = seed
         self.latent_dim = generator.inputs[0].shape[-1]
+        # (step, images, labels) -> what the step consumes, run in the input pipeline (cgan.data)
+        self.step_inputs = functools.partial(
+            step_inputs.arrange,
+            recipe=recipe,
+            global_batch_size=global_batch_size,
+            seed=seed,
+            latent_dim=self.latent_dim,
+        )
         self.has_class_head = len(discriminator.outputs) == 2  # [adversarial logits, class logits]
         readers = [term.name for term in chosen if term.class_head]
         if self.has_class_head != bool(readers):
@@ -57,8 +66,11 @@ class GANTrainer(TrainerState):
                 f"reading class logits are {readers or 'off'} (class_weight "
                 f"{recipe.class_weight}): a class head and a class-loss weight go together"
             )
-        self.metric_names = ("d_loss", "g_loss") + (
-            ("d_accuracy",) if self.loss.has_accuracy else ()
+        # Each active term's mean (unweighted) is reported beside the losses, by its name.
+        self.metric_names = (
+            ("d_loss", "g_loss")
+            + (("d_accuracy",) if self.loss.has_accuracy else ())
+            + tuple(term.name for term in chosen)
         )
         self._totals = self.metric_names + tuple(NON_FINITE + what for what in self.checked)
         # float16 gradients underflow without loss scaling; bfloat16 has float32's range and needs
@@ -86,19 +98,6 @@ class GANTrainer(TrainerState):
         self.one_step = tf.function(self._one_step_fn, jit_compile=jit_compile)
         self._train_steps = tf.function(self._train_steps_fn)
         self._finite_flags = tf.function(self._finite_flags_fn)
-
-    def step_inputs(self, step, images, labels):
-        """What train step `step` consumes (cgan.step_inputs.arrange), from its critic_steps x B
-        images in critic-step order. Runs in the input pipeline (cgan.data.training_dataset)."""
-        return step_inputs.arrange(
-            step,
-            images,
-            labels,
-            recipe=self.recipe,
-            global_batch_size=self.global_batch_size,
-            seed=self.seed,
-            latent_dim=self.latent_dim,
-        )
 
     def train_step(self, iterator, steps=1):
         """`steps` train steps in one call, each one generator update after `critic_steps`
@@ -145,6 +144,7 @@ class GANTrainer(TrainerState):
     def _replica_step(self, inputs):
         """One step on this replica's share of the batch: the random numbers come with the batch."""
         images, labels, noise = inputs["images"], inputs["labels"], inputs["noise"]
+        self._replica.term_means = {}
         numbers, draws = inputs.get("penalty_weights"), inputs.get("augment")
         self._replica.log = []
         k = self.recipe.critic_steps
@@ -176,7 +176,7 @@ class GANTrainer(TrainerState):
         first = terms.first_non_finite(self._replica.log)
         for what in self.checked:  # a term on no path of this step is reported finite
             metrics[NON_FINITE + what] = tf.cast(first.get(what, False), tf.float32)
-        return metrics
+        return dict(metrics, **self._replica.term_means)  # the last critic step's, for D's
 
     def _mean(self, per_example):
         return tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch_size)
@@ -216,7 +216,9 @@ class GANTrainer(TrainerState):
         what = f"loss {self.loss.name!r} ({side} side)"
         total = self._checked(what, getattr(self.loss, side)(step), step)
         for term, weight in self.terms[side]:
-            total += weight * self._checked(f"term {term.name!r}", term.function(step), step)
+            value = self._checked(f"term {term.name!r}", term.function(step), step)
+            self._replica.__dict__.setdefault("term_means", {})[term.name] = self._mean(value)
+            total += weight * value
         return total
 
     def discriminator_loss(

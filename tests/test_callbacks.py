@@ -71,7 +71,8 @@ def test_callbacks_are_called_as_fit_calls_them_their_figures_logged_and_stop_ob
 ):
     recorder = Recorder(stop_at=(1, 4))
     _train(tmp_path, synthetic_digits, [recorder], steps=2 * STEPS_PER_EPOCH)
-    losses = ["d_accuracy", "d_loss", "g_loss"]
+    # the losses, and each active term's mean (cgan_fast: the class head and mode seeking)
+    losses = ["class_fake", "class_real", "d_accuracy", "d_loss", "g_loss", "mode_seeking"]
     batches = [("batch_end", 0, b, losses) for b in range(STEPS_PER_EPOCH)]
     assert recorder.calls == (
         [("train_begin",), ("epoch_begin", 0), *batches, ("epoch_end", 0, losses)]
@@ -82,6 +83,7 @@ def test_callbacks_are_called_as_fit_calls_them_their_figures_logged_and_stop_ob
     # checkpoint to resume from.
     rows = history.read(os.path.join(tmp_path, "history.csv"))
     assert {int(r["step"]): r["sharpness"] for r in rows} == {7: "", 14: "", 21: "1.5", 26: ""}
+    assert all(float(row["mode_seeking"]) > 0 for row in rows)  # a term's mean, logged too
     assert _tensorboard_scalars(tmp_path, "sharpness") == {21: 1.5}
     checkpoint = tf.train.latest_checkpoint(os.path.join(tmp_path, "checkpoints"))
     assert checkpoint.endswith("ckpt-26")
