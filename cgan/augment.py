@@ -14,6 +14,9 @@ from cgan.registry import Registry
 TRANSLATION = 1 / 8  # the largest shift, as a share of the side (DiffAugment's)
 CUTOUT = 1 / 2  # the side of the cut-out square, as a share of the image's (DiffAugment's)
 DRAWS = 2  # uniform numbers each transform takes per example
+# What shifts in and what is cut out: the range's lowest value, MNIST's black background (0 would
+# be mid-grey in [-1, 1]).
+BACKGROUND = -1.0
 
 TRANSFORMS = Registry("augmentation")
 
@@ -33,7 +36,8 @@ def register_augmentation(name):
 @register_augmentation("translation")
 def translation(images, draws):
     """Each image shifted by up to TRANSLATION of its side, down/right or up/left, whole pixels;
-    what comes in at the edges is 0 (DiffAugment's padding). draws: (B, 2) for (rows, columns)."""
+    what comes in at the edges is BACKGROUND (DiffAugment's padding is 0, mid-grey in [-1, 1]).
+    draws: (B, 2) for (rows, columns)."""
     height, width = images.shape[1], images.shape[2]
     out = images
     for axis, side, draw in ((1, height, draws[:, 0]), (2, width, draws[:, 1])):
@@ -43,14 +47,14 @@ def translation(images, draws):
         inside = (source >= 0) & (source < side)
         out = tf.gather(out, tf.clip_by_value(source, 0, side - 1), axis=axis, batch_dims=1)
         mask_shape = [-1, side, 1, 1] if axis == 1 else [-1, 1, side, 1]
-        out = out * tf.reshape(tf.cast(inside, out.dtype), mask_shape)
+        out = _filled(out, tf.reshape(inside, mask_shape))
     return out
 
 
 @register_augmentation("cutout")
 def cutout(images, draws):
-    """Each image with a square of CUTOUT of its side set to 0, centred anywhere on the image (it
-    may hang over an edge). draws: (B, 2) for the centre's row and column."""
+    """Each image with a square of CUTOUT of its side set to BACKGROUND, centred anywhere on the
+    image (it may hang over an edge). draws: (B, 2) for the centre's row and column."""
     height, width = images.shape[1], images.shape[2]
     masks = []
     for side, draw in ((height, draws[:, 0]), (width, draws[:, 1])):
@@ -60,7 +64,14 @@ def cutout(images, draws):
         index = tf.range(side)[None, :]
         masks.append((index >= start[:, None]) & (index < start[:, None] + size))
     cut = masks[0][:, :, None] & masks[1][:, None, :]  # (B, H, W)
-    return images * tf.cast(~cut, images.dtype)[..., None]
+    return _filled(images, ~cut[..., None])
+
+
+def _filled(images, keep):
+    """`images` where `keep` (broadcast to them) is true, BACKGROUND elsewhere; gradients pass
+    through the kept pixels."""
+    keep = tf.cast(keep, images.dtype)
+    return images * keep + BACKGROUND * (1.0 - keep)
 
 
 def parse(policy):

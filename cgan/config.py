@@ -103,6 +103,12 @@ class Config:
         None,
         "Generator weight averaging decay, in [0, 1), 0 to disable (default: the architecture's).",
     )
+    ema_half_life: Optional[float] = option(
+        None,
+        "Half-life of the generator weight average in images seen (Karras et al. 2020), at most "
+        "EMA_RAMP of the images seen so far; turns the average on and replaces --ema's decay; "
+        "0 to use --ema (default: the architecture's).",
+    )
     class_weight: Optional[float] = option(
         None,
         "Weight of the class head's loss, for architectures with one "

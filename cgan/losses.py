@@ -155,5 +155,24 @@ def mode_seeking(fake, noise):
 
 def paired_rows(rows):
     """`rows` with each odd row replaced by its even neighbour: the labels of the pairs
-    mode_seeking compares, and the real logits a pairing loss matches with their fakes."""
+    mode_seeking compares (the fakes of rows 2i and 2i+1 are drawn for the label of row 2i)."""
     return tf.repeat(rows[::2], 2, axis=0)
+
+
+def label_pair_order(labels):
+    """The order of a batch's rows (a permutation, int32 (B,)) that sets them in pairs of rows
+    (2i, 2i+1) sharing a label wherever the counts allow: each label's rows two by two, by
+    label, then the last row of each label of odd count, paired among themselves. A pairing loss
+    then sets real i against fake i, drawn for row 2i's label (paired_rows): every real once, and
+    only the second row of a pair of two odd-count labels meets a fake of another label, one per
+    two odd counts, the fewest any pairs of one label can leave (an odd count cannot be split
+    into pairs)."""
+    labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
+    rows = tf.range(tf.shape(labels)[0])
+    same = tf.equal(labels[:, None], labels[None, :])
+    earlier = tf.logical_and(same, rows[None, :] < rows[:, None])
+    rank = tf.reduce_sum(tf.cast(earlier, tf.int32), axis=1)  # earlier rows of this row's label
+    count = tf.reduce_sum(tf.cast(same, tf.int32), axis=1)
+    leftover = tf.logical_and(count % 2 == 1, rank == count - 1)
+    key = labels + tf.cast(leftover, tf.int32) * (tf.reduce_max(labels) + 1)
+    return tf.argsort(key, stable=True)

@@ -78,6 +78,8 @@ class Recipe:
     beta_1: float = 0.5  # Radford et al. 2015: 0.9 makes GAN training oscillate
     beta_2: float = 0.999  # Adam's default
     ema: float = 0.0  # generator weight averaging decay; 0 disables it
+    # the average's half-life in images (Karras et al. 2020), ramped up; replaces `ema`; 0: off
+    ema_half_life: float = 0.0
     class_weight: float = (
         0.0  # auxiliary classifier loss (AC-GAN); needs a discriminator with a class head
     )
@@ -91,6 +93,11 @@ class Recipe:
     r2: float = 0.0  # the same on fakes (R3GAN's pair with r1, Huang et al. 2024)
     augment: str = ""  # DiffAugment transforms of both discriminator inputs (cgan.augment)
     terms: str = ""  # "name=weight,...": weights of registered terms without a field of their own
+
+    @property
+    def averages(self) -> bool:
+        """Does the generator keep a weight average (ema or ema_half_life set)?"""
+        return bool(self.ema or self.ema_half_life)
 
 
 # Recipe fields that reach the builder as keywords, only when set: a builder without the keyword

@@ -33,7 +33,8 @@ def reopen(target, raw=False, verbose=None) -> Generator:
     if not os.path.exists(path):
         if raw:
             raise CganError(
-                f"no raw generator in {target}: only runs trained with --ema > 0 have one"
+                f"no raw generator in {target}: only runs trained with --ema or "
+                "--ema_half_life have one"
             )
         raise CganError(f"no trained generator in {target}; train it first with --mode=train")
     remedy = (
@@ -65,7 +66,7 @@ def has_raw_generator(folder):
     files = runfolder.RunFiles(folder)
     if newer_checkpoint(files) is None:
         return os.path.exists(files.raw_generator)
-    return bool(runfolder.read_config(folder, "train").recipe.ema)
+    return bool(runfolder.read_config(folder, "train").recipe.averages)
 
 
 def newer_checkpoint(files):
@@ -90,15 +91,18 @@ def _from_checkpoint(folder, path, raw, verbose):
     context = resolve(runfolder.read_config(folder, "train"))
     config, recipe, spec = context.config, context.recipe, context.spec
     verbose = config.verbose if verbose is None else verbose
-    if raw and not recipe.ema:
-        raise CganError(f"no raw generator in {folder}: only runs trained with --ema > 0 have one")
+    if raw and not recipe.averages:
+        raise CganError(
+            f"no raw generator in {folder}: only runs trained with --ema or --ema_half_life "
+            "have one"
+        )
     with runtime.compute_dtype(config.mixed_precision):
         generator, _ = registry.get(config.arch).networks(
             spec.image_shape, config.latent_dim, spec.num_classes, recipe
         )
     # Named as cgan.trainer_state's checkpoint names them: the objects are matched by name.
     parts = dict(generator=generator)
-    if recipe.ema:
+    if recipe.averages:
         parts["ema_generator"] = keras.models.clone_model(generator)
     try:
         tf.train.Checkpoint(**parts).restore(

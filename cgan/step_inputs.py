@@ -4,7 +4,7 @@ and every random number of the step (noise, penalty weights, augmentation), from
 import numpy as np
 import tensorflow as tf
 
-from cgan import augment, terms
+from cgan import augment, losses, terms
 
 
 def arrange(step, images, labels, recipe, global_batch_size, seed, latent_dim):
@@ -20,6 +20,8 @@ def arrange(step, images, labels, recipe, global_batch_size, seed, latent_dim):
     # Row b: example b of every critic step. (A gather: an integer tf.transpose makes oneDNN
     # print "E ... oneDNN supports DT_INT32 only on platforms with AVX-512" on stderr.)
     order = np.arange(k * batch).reshape(k, batch).T.reshape(-1)
+    if terms.pairs_reals(recipe):  # each critic step's reals in pairs of one label, for its fakes
+        images, labels = _in_label_pairs(images, labels, k, batch)
 
     def example_major(x):
         return tf.reshape(tf.gather(x, order), tf.concat([[batch, k], tf.shape(x)[1:]], axis=0))
@@ -48,6 +50,13 @@ def arrange(step, images, labels, recipe, global_batch_size, seed, latent_dim):
             [batch, passes, 2, augment.DRAWS * len(transforms)], seed=keys[2], alg="philox"
         )
     return inputs
+
+
+def _in_label_pairs(images, labels, k, batch):
+    """Images and labels with each critic step's `batch` rows in cgan.losses.label_pair_order."""
+    steps = [labels[j * batch : (j + 1) * batch] for j in range(k)]
+    order = tf.concat([j * batch + losses.label_pair_order(x) for j, x in enumerate(steps)], 0)
+    return tf.gather(images, order), tf.gather(labels, order)
 
 
 def term_numbers(numbers, j, term_draws):

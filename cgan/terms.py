@@ -47,10 +47,9 @@ class Step:
 
     @property
     def paired_real_logits(self):
-        """The real logits row-matched with the fakes (for pairing losses): each fake's row holds
-        the logits of the real whose label the fake was drawn for."""
-        if self.fakes_paired:
-            return losses.paired_rows(self.real_logits)
+        """The real logits row-matched with the fakes (for pairing losses): real_logits itself,
+        each real once, since with paired fakes the input pipeline sets the reals in pairs of one
+        label (pairs_reals, cgan.losses.label_pair_order)."""
         return self.real_logits
 
 
@@ -114,6 +113,13 @@ def active(recipe, side: str) -> list[tuple[Term, float]]:
     order: the order the trainer sums them in."""
     chosen = [(term, term.weight_in(recipe)) for term in TERMS.values() if term.side == side]
     return [(term, weight) for term, weight in chosen if weight]
+
+
+def pairs_reals(recipe) -> bool:
+    """Are the reals set in pairs of one label (cgan.losses.label_pair_order)? With a pairing loss
+    and fakes drawn in pairs: fake i then has real i's label wherever the counts allow."""
+    chosen = [term for side in SIDES for term, _ in active(recipe, side)]
+    return losses.get_loss(recipe.loss).pairs and any(term.pairs_fakes for term in chosen)
 
 
 def draws_per_step(recipe) -> int:

@@ -90,7 +90,7 @@ class GANTrainer(TrainerState):
                 1.0, dtype=tf.float64, trainable=False, name="learning_rate_scale"
             )
             self.ema_generator = None
-            if recipe.ema:
+            if recipe.averages:
                 self.ema_generator = keras.models.clone_model(generator)
                 self.ema_generator.set_weights(generator.get_weights())
         # XLA compiles one step, not the loop around it: reading the input iterator cannot be

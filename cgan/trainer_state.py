@@ -5,6 +5,8 @@ and its halvings, and the generator weight average (a base of cgan.trainer.GANTr
 import keras
 import tensorflow as tf
 
+EMA_RAMP = 0.05  # the half-life is at most this share of the images seen (StyleGAN2-ADA's ramp)
+
 
 class TrainerState:
     """The state half of GANTrainer, which makes its variables (generator, discriminator, their
@@ -93,11 +95,22 @@ class TrainerState:
         if self.ema_generator is not None:
             self.update_ema()
 
+    def ema_decay(self, step):
+        """The weight average's decay at the update after `step` steps (a tensor): with
+        ema_half_life, 0.5 ** (images per step / half-life), the half-life ramped up as
+        min(ema_half_life, EMA_RAMP x images seen); else `ema` with the warm-up of
+        tf.train.ExponentialMovingAverage, min(ema, (1 + t) / (10 + t))."""
+        step = tf.cast(step, tf.float32)
+        if not self.recipe.ema_half_life:
+            return tf.minimum(self.recipe.ema, (1.0 + step) / (10.0 + step))
+        # Images seen: the reals every critic step shows D, as --budget_images counts them.
+        per_step = float(self.global_batch_size * self.recipe.critic_steps)
+        half_life = tf.minimum(self.recipe.ema_half_life, step * per_step * EMA_RAMP)
+        return tf.pow(0.5, per_step / tf.maximum(half_life, 1e-8))
+
     def update_ema(self):
         """Moves the weight average one step towards the generator's weights."""
-        # Warm-up as in tf.train.ExponentialMovingAverage: early steps follow the weights closely.
-        step = tf.cast(self.step, tf.float32)
-        decay = tf.minimum(self.recipe.ema, (1.0 + step) / (10.0 + step))
+        decay = self.ema_decay(self.step)
         for average, current in zip(self.ema_generator.weights, self.generator.weights):
             if current.trainable:
                 average.assign(decay * average + (1.0 - decay) * current)

@@ -87,7 +87,7 @@ def validate(self):
     group = self.minibatch_stddev
     if group is not None and group != 0 and group < 2:  # a group of one has no spread
         raise CganError(f"--minibatch_stddev must be 0 or at least 2, got {self.minibatch_stddev}")
-    for name in ("mode_seeking", "r1", "r2"):
+    for name in ("mode_seeking", "r1", "r2", "ema_half_life"):
         if getattr(self, name) is not None and not 0 <= getattr(self, name) < float("inf"):
             raise CganError(f"--{name} must be >= 0, got {getattr(self, name)}")
     if self.augment is not None and self.augment != "none":

@@ -35,7 +35,7 @@ LATENT = 16
 CRITIC_STEPS = 2  # at most: the path of 5 critic steps is the same, and 2 traces in half the time
 # "<arch>+techniques": the architecture with every technique a recipe can switch on
 TECHNIQUES = dict(
-    loss="relativistic", r1=1.0, r2=1.0, augment="translation,cutout", minibatch_stddev=4
+    loss="relativistic", r1=1.0, r2=1.0, augment="translation,cutout", minibatch_stddev=2
 )
 
 

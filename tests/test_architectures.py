@@ -321,12 +321,18 @@ def test_a_pairing_loss_sets_each_fake_against_the_real_of_its_label():
     generator, discriminator = _linear_pair()
     recipe = registry.Recipe(conditional=True, loss="relativistic", mode_seeking=0.5)
     trainer = GANTrainer(generator, discriminator, recipe, 4, tf.distribute.get_strategy())
+    assert trainer.pairs_fakes and terms.pairs_reals(recipe)  # mode-seeking pairs the fakes
+    # The step's reals come in pairs of one label (labels 5, 2, 5, 2 arrive as 2, 2, 5, 5), so
+    # fakes 0 and 1 are drawn for label 2 and set against reals 1 and 3: each real once.
+    images = tf.reshape(tf.range(4, dtype=tf.float32), [4, 1, 1, 1])
+    arranged = trainer.step_inputs(tf.constant(0, tf.int64), images, tf.constant([5, 2, 5, 2]))
+    np.testing.assert_array_equal(arranged["labels"][:, 0], [2, 2, 5, 5])
+    np.testing.assert_array_equal(arranged["images"][:, 0, 0, 0, 0], [1.0, 3.0, 0.0, 2.0])
+    np.testing.assert_array_equal(trainer.fake_labels(arranged["labels"][:, 0]), [2, 2, 5, 5])
     real_logits = tf.constant([[1.0], [2.0], [3.0], [4.0]])
     fake_logits = tf.zeros([4, 1])
-    # with the mode-seeking term, fakes 0 and 1 were drawn for real 0's label, 2 and 3 for real
-    # 2's: they are set against reals 0 and 2
     paired = terms.Step(None, None, None, None, None, real_logits, fake_logits, fakes_paired=True)
-    np.testing.assert_array_equal(paired.paired_real_logits[:, 0], [1.0, 1.0, 3.0, 3.0])
+    np.testing.assert_array_equal(paired.paired_real_logits[:, 0], [1.0, 2.0, 3.0, 4.0])
     # in each pair the images and the noise vectors differ by 1 everywhere: the term is
     # 1 / (1 + 1e-5), times its weight
     rows = np.array([0.0, 1.0, 0.0, 1.0], np.float32)
@@ -334,27 +340,64 @@ def test_a_pairing_loss_sets_each_fake_against_the_real_of_its_label():
     noise = tf.constant(np.repeat(rows[:, None], LATENT, axis=1))
     g_loss = trainer.generator_loss(fake, noise, (fake_logits, None), None, real_logits)
     softplus = lambda x: np.log1p(np.exp(x))  # noqa: E731
-    expected = np.mean(softplus(np.array([1.0, 1.0, 3.0, 3.0]))) + 0.5 / (1 + 1e-5)
-    np.testing.assert_allclose(float(g_loss), expected, rtol=1e-6)  # unpaired: 0.45 more
-    # critic steps (critic_steps > 1) draw their fakes for the batch's own labels: row i with i
-    unpaired = dataclasses.replace(paired, fakes_paired=False)
-    np.testing.assert_array_equal(unpaired.paired_real_logits[:, 0], [1.0, 2.0, 3.0, 4.0])
-    assert trainer.pairs_fakes  # the mode-seeking term asks for paired fakes
+    expected = np.mean(softplus(np.array([1.0, 2.0, 3.0, 4.0]))) + 0.5 / (1 + 1e-5)
+    np.testing.assert_allclose(float(g_loss), expected, rtol=1e-6)
+    # without a pairing loss (the default recipe) the reals keep their order
+    hinge = dataclasses.replace(recipe, loss="hinge")
+    assert not terms.pairs_reals(hinge) and not terms.pairs_reals(registry.Recipe(True, "bce"))
 
 
-def test_minibatch_stddev_appends_each_groups_mean_spread_as_a_channel():
-    # two groups of two: in the first the images differ by 2 everywhere (std 1 per feature), in
-    # the second they are equal (std 0, plus the 1e-8 under the root)
-    x = np.zeros((4, 2, 2, 3), np.float32)
-    x[1] = 2.0
-    x[2] = x[3] = 5.0
+def test_the_weight_average_decay_by_half_life_in_images_and_by_default_as_before():
+    generator, discriminator = _linear_pair()
+    strategy = tf.distribute.get_strategy()
+    base = registry.Recipe(conditional=True, loss="hinge", ema=0.999)
+
+    def decays(recipe, steps):
+        trainer = GANTrainer(generator, discriminator, recipe, 4, strategy)
+        assert trainer.ema_generator is not None
+        return [float(trainer.ema_decay(tf.constant(t, tf.int64))) for t in steps]
+
+    # ema alone: min(0.999, (1 + t) / (10 + t)), as before
+    np.testing.assert_allclose(decays(base, [1, 10, 10_000]), [2 / 11, 11 / 20, 0.999], rtol=1e-6)
+    # a half-life of 100 images, 4 images a step: min(100, 0.05 x 4t) = 0.2t images, and the
+    # decay 0.5 ** (4 / half-life): t = 0 copies, t = 10: 0.5 ** 2, t = 100: 0.5 ** 0.2, from
+    # t = 500 on 0.5 ** 0.04 (whatever `ema` says)
+    half_life = dataclasses.replace(base, ema=0.0, ema_half_life=100.0)
+    assert half_life.averages and not dataclasses.replace(half_life, ema_half_life=0).averages
+    np.testing.assert_allclose(
+        decays(half_life, [0, 10, 100, 500, 1000]),
+        [0.0, 0.25, 0.5**0.2, 0.5**0.04, 0.5**0.04],
+        rtol=1e-6,
+    )
+    # two critic steps show 8 reals a step: t = 100 has seen 800, half-life 40, 0.5 ** 0.2
+    two = dataclasses.replace(half_life, critic_steps=2)
+    np.testing.assert_allclose(decays(two, [100, 1000]), [0.5**0.2, 0.5**0.08], rtol=1e-6)
+
+
+def test_minibatch_stddev_groups_every_other_row_of_blocks_of_twice_the_group():
+    # eight rows constant per row; groups of two from blocks of four rows, one parity each:
+    # rows {0, 2}, {1, 3}, {4, 6}, {5, 7}, whose values differ by 2, 3, 6 and 11
+    values = np.array([0.0, 1.0, 2.0, 4.0, 7.0, 13.0, 1.0, 2.0], np.float32)
+    x = np.broadcast_to(values[:, None, None, None], (8, 2, 2, 3)).copy()
     out = blocks.MinibatchStddev(group_size=2)(tf.constant(x)).numpy()
-    assert out.shape == (4, 2, 2, 4)
+    assert out.shape == (8, 2, 2, 4)
     np.testing.assert_array_equal(out[..., :3], x)
-    np.testing.assert_allclose(out[..., 3], [[[1.0] * 2] * 2] * 2 + [[[1e-4] * 2] * 2] * 2)
-    flat = blocks.MinibatchStddev(group_size=4)(tf.reshape(tf.constant(x), [4, 12])).numpy()
-    # one group of four: per feature the values 0, 2, 5, 5 (mean 3): std sqrt(4.5)
-    np.testing.assert_allclose(flat[:, 12], [np.sqrt(4.5)] * 4, rtol=1e-6)
+    by_hand = [1.0, 1.5, 1.0, 1.5, 3.0, 5.5, 3.0, 5.5]
+    groups = [values[[4 * (r // 4) + r % 2, 4 * (r // 4) + r % 2 + 2]] for r in range(8)]
+    np.testing.assert_allclose([np.std(group) for group in groups], by_hand)  # numpy agrees
+    for row in range(8):
+        np.testing.assert_allclose(out[row, ..., 3], np.full((2, 2), by_hand[row]), rtol=1e-6)
+    # flat inputs, groups of three from a block of six: rows {0, 2, 4} and {1, 3, 5}
+    flat = blocks.MinibatchStddev(group_size=3)(tf.reshape(tf.constant(x[:6]), [6, 12])).numpy()
+    expected = [np.std(values[[0, 2, 4]]), np.std(values[[1, 3, 5]])] * 3
+    np.testing.assert_allclose(flat[:, 12], expected, rtol=1e-6)
+    # a mode-seeking pair collapsed (rows 0 and 1 equal) falls in two groups, not in one of spread
+    # sqrt(1e-8)
+    pair = blocks.MinibatchStddev(group_size=2)(tf.constant([[5.0], [5.0], [0.0], [2.0]])).numpy()
+    np.testing.assert_allclose(pair[:, 1], [2.5, 1.5, 2.5, 1.5], rtol=1e-6)
+    # the halves of a batch split in blocks are grouped as the whole
+    halves = [blocks.MinibatchStddev(group_size=2)(tf.constant(x[i : i + 4])) for i in (0, 4)]
+    np.testing.assert_allclose(np.concatenate(halves), out, rtol=1e-6)
 
 
 def test_a_builder_of_three_arguments_still_builds_and_names_the_option_it_lacks():

@@ -18,14 +18,14 @@ def _image(side=8):
     return image
 
 
-def test_translation_shifts_whole_pixels_and_fills_with_zeros():
+def test_translation_shifts_whole_pixels_and_fills_with_the_background():
     # At 8 pixels the shift is -1, 0 or 1 (an eighth of the side): draws 0.9 and 0.1 give one
     # row down and one column left.
     shifted = augment.translation(tf.constant(_image()), tf.constant([[0.9, 0.1]])).numpy()
     expected = np.full((8, 8), 0.5, np.float32)
     expected[4, 2] = 1.0
-    expected[0, :] = 0.0  # the row that came in at the top
-    expected[:, 7] = 0.0  # the column that came in at the right
+    expected[0, :] = -1.0  # the row that came in at the top: MNIST's black, not mid-grey 0
+    expected[:, 7] = -1.0  # the column that came in at the right
     np.testing.assert_array_equal(shifted[0, ..., 0], expected)
     # a draw of one half is no shift
     still = augment.translation(tf.constant(_image()), tf.constant([[0.5, 0.5]]))
@@ -36,8 +36,23 @@ def test_cutout_blanks_a_square_of_half_the_side_that_may_hang_over_an_edge():
     # centre row 4 (0.5 x 8) and column 0: rows 2 to 5, columns -2 to 1 of which 0 and 1 remain
     cut = augment.cutout(tf.constant(_image()), tf.constant([[0.5, 0.0]])).numpy()[0, ..., 0]
     expected = _image()[0, ..., 0].copy()
-    expected[2:6, 0:2] = 0.0
+    expected[2:6, 0:2] = -1.0
     np.testing.assert_array_equal(cut, expected)
+
+
+def test_an_all_background_image_stays_all_background_whatever_moves_or_is_cut():
+    black = tf.fill([3, 8, 8, 1], -1.0)
+    draws = tf.constant([[0.0, 0.99, 0.3, 0.7], [0.99, 0.0, 0.0, 0.0], [0.5, 0.5, 0.99, 0.99]])
+    for names in (("translation",), ("cutout",), ("translation", "cutout")):
+        out = augment.apply(black, draws[:, : 2 * len(names)] if len(names) == 1 else draws, names)
+        np.testing.assert_array_equal(out, np.full((3, 8, 8, 1), -1.0, np.float32))
+    # a 16-pixel side shifts by up to 2 (an eighth): draws 0.0 and 0.99 give two rows up and two
+    # columns right, so rows 14-15 and columns 0-1 came in, -1; the rest is the image moved
+    image = np.arange(256, dtype=np.float32).reshape(1, 16, 16, 1) / 256
+    moved = augment.translation(tf.constant(image), tf.constant([[0.0, 0.99]])).numpy()[0, ..., 0]
+    expected = np.full((16, 16), -1.0, np.float32)
+    expected[:14, 2:] = image[0, 2:, :14, 0]
+    np.testing.assert_array_equal(moved, expected)
 
 
 def test_gradients_pass_through_where_a_pixel_stays_in_view():

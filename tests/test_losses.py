@@ -47,10 +47,11 @@ def test_the_relativistic_pairing_loss_by_hand():
     np.testing.assert_allclose(
         pairing.generator(_step(real, fake)), [softplus(5.0), softplus(0.25)], rtol=1e-6
     )
-    # Fakes drawn in pairs (mode-seeking) are both set against the real of row 0.
+    # Fakes drawn in pairs (mode-seeking): still row by row, each real once (the pipeline sets
+    # the reals in pairs of one label, label_pair_order).
     np.testing.assert_allclose(
         pairing.generator(_step(real, fake, fakes_paired=True)),
-        [softplus(5.0), softplus(1.75)],
+        [softplus(5.0), softplus(0.25)],
         rtol=1e-6,
     )
     assert pairing.pairs and not pairing.has_accuracy  # only differences of logits mean anything
@@ -107,3 +108,24 @@ def test_paired_rows_give_each_odd_row_its_even_neighbours_value():
     np.testing.assert_array_equal(
         losses.paired_rows(tf.constant([3, 7, 1, 2, 9, 9])), [3, 3, 1, 1, 9, 9]
     )
+
+
+def test_label_pair_order_sets_rows_in_pairs_of_one_label_and_the_odd_ones_out_last():
+    # counts: 3 of label 3, 2 of label 1, 1 of label 2. Rows 1, 4 (label 1), then 0, 2 (two of the
+    # three 3s), then the odd ones out: row 3 (the only 2) and row 5 (the last 3).
+    labels = tf.constant([3, 1, 3, 2, 1, 3])
+    order = losses.label_pair_order(labels).numpy()
+    np.testing.assert_array_equal(order, [1, 4, 0, 2, 3, 5])
+    arranged = tf.gather(labels, order)
+    fake_labels = losses.paired_rows(arranged).numpy()
+    np.testing.assert_array_equal(arranged, [1, 1, 3, 3, 2, 3])
+    np.testing.assert_array_equal(fake_labels, [1, 1, 3, 3, 2, 2])
+    # every real once; fake i has real i's label but for row 5: two odd counts leave one row
+    # that no pairs of one label can match
+    assert sorted(order) == list(range(6))
+    assert list(np.flatnonzero(fake_labels != arranged.numpy())) == [5]
+    # counts all even: every fake has its real's label
+    labels = tf.constant([7, 0, 0, 7, 7, 7])
+    arranged = tf.gather(labels, losses.label_pair_order(labels)).numpy()
+    np.testing.assert_array_equal(arranged, [0, 0, 7, 7, 7, 7])
+    np.testing.assert_array_equal(losses.paired_rows(arranged), arranged)

@@ -174,6 +174,7 @@ def test_every_recipe_field_but_conditional_is_a_config_field_that_overrides_it(
         beta_1=0.1,
         beta_2=0.9,
         ema=0.5,
+        ema_half_life=10_000.0,
         class_weight=1.0,
         mode_seeking=0.1,
         minibatch_stddev=4,

@@ -63,10 +63,13 @@ class GlobalBatchDropout(layers.Dropout):
 @keras.saving.register_keras_serializable(package="cgan")
 class MinibatchStddev(layers.Layer):
     """Karras et al. 2018's minibatch standard deviation: for each group of `group_size`
-    consecutive examples, the standard deviation of every feature over the group, averaged into
-    one number, appended as a constant channel (a feature for flat inputs). A discriminator then
-    sees how varied a batch is, so under-dispersed fakes are told apart. Groups are consecutive,
-    so a batch split over replicas in multiples of the group is grouped as on one device."""
+    examples, the standard deviation of every feature over the group, averaged into one number,
+    appended as a constant channel (a feature for flat inputs). A discriminator then sees how
+    varied a batch is, so under-dispersed fakes are told apart. A group takes every other row of
+    a block of 2 x group_size consecutive rows (rows 2m + p of the block, one parity p), so the
+    two fakes of a mode-seeking pair (rows 2i and 2i + 1, one label) fall in different groups and
+    a group tells of diversity, not of the label mix; and a batch split over replicas in
+    multiples of the block is grouped as on one device."""
 
     def __init__(self, group_size=4, **kwargs):
         super().__init__(**kwargs)
@@ -75,12 +78,12 @@ class MinibatchStddev(layers.Layer):
     def call(self, x):
         shape = tf.shape(x)
         groups = tf.reshape(  # in float32: bfloat16 keeps 8 bits of a difference of squares
-            tf.cast(x, tf.float32), tf.concat([[-1, self.group_size], shape[1:]], axis=0)
-        )
+            tf.cast(x, tf.float32), tf.concat([[-1, self.group_size, 2], shape[1:]], axis=0)
+        )  # (blocks, G, 2, features...): row 2G b + 2m + p is member m of group (b, p)
         centred = groups - tf.reduce_mean(groups, axis=1, keepdims=True)
-        std = tf.sqrt(tf.reduce_mean(tf.square(centred), axis=1) + 1e-8)  # (G, features...)
-        spread = tf.reduce_mean(std, axis=list(range(1, len(x.shape))))  # (G,)
-        per_example = tf.repeat(spread, self.group_size)
+        std = tf.sqrt(tf.reduce_mean(tf.square(centred), axis=1) + 1e-8)  # (blocks, 2, ...)
+        spread = tf.reduce_mean(std, axis=list(range(2, len(x.shape) + 1)))  # (blocks, 2)
+        per_example = tf.reshape(tf.repeat(spread[:, None], self.group_size, axis=1), [-1])
         channel = tf.ones_like(x[..., :1]) * tf.reshape(
             per_example, [-1] + [1] * (len(x.shape) - 1)
         )

@@ -37,11 +37,11 @@ def build_trainer(context):
             "or --mode_seeking=0"
         )
     group = context.recipe.minibatch_stddev
-    if group and config.batch_size // replicas % group:
+    if group and config.batch_size // replicas % (2 * group):
         raise CganError(
-            f"--minibatch_stddev takes groups of {group}: --batch_size {config.batch_size} "
-            f"leaves {config.batch_size // replicas} on each of {replicas} replica(s), not a "
-            "multiple of it"
+            f"--minibatch_stddev takes groups of {group} from blocks of {2 * group} rows: "
+            f"--batch_size {config.batch_size} leaves {config.batch_size // replicas} on each of "
+            f"{replicas} replica(s), not a multiple of {2 * group}"
         )
     architecture = registry.get(config.arch)
     with runtime.compute_dtype(config.mixed_precision), strategy.scope():
