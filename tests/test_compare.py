@@ -15,7 +15,7 @@ import pytest
 from conftest import REPO
 from processes import job
 
-from cgan import history, plotting, registry
+from cgan import comparison_table, history, plotting, registry
 from cgan.config import Config
 from cgan.context import resolve
 from cgan.errors import CganError
@@ -31,13 +31,13 @@ STEPS = math.ceil(BUDGET / BATCH)  # 63: the first step at which 2000 images hav
 
 
 def _figures(**values):
-    row = {name: math.nan for name, _, _ in compare.COLUMNS}
+    row = {name: math.nan for name, _, _ in comparison_table.COLUMNS}
     row.update(values)
     return row
 
 
 def test_mean_and_spread_over_seeds_by_hand():
-    summary = compare.mean_and_spread(
+    summary = comparison_table.mean_and_spread(
         [
             _figures(fid=1.0, accuracy=0.5),
             _figures(fid=2.0, accuracy=0.7),
@@ -48,9 +48,9 @@ def test_mean_and_spread_over_seeds_by_hand():
         (3.0, math.sqrt(((1 - 3) ** 2 + (2 - 3) ** 2 + (6 - 3) ** 2) / 2))
     )
     assert summary["accuracy"] == pytest.approx((0.7, 0.2))
-    mean, spread = compare.mean_and_spread([_figures(fid=4.0)])["fid"]
+    mean, spread = comparison_table.mean_and_spread([_figures(fid=4.0)])["fid"]
     assert mean == 4.0 and math.isnan(spread)  # one seed: nothing to spread
-    assert all(math.isnan(v) for v in compare.mean_and_spread([_figures()])["recall"])
+    assert all(math.isnan(v) for v in comparison_table.mean_and_spread([_figures()])["recall"])
 
 
 def _scores(fid, accuracy=None, coverage=None):
@@ -66,16 +66,18 @@ def test_table_rows_markdown_and_csv(tmp_path):
     speed = dict(parameters=1000, images_seen=600.0, seconds=2.0)
     unconditional = [0.5, 0.5] + [0.0] * 8  # two digits only
     arms = {
-        "dense": [dict(figures=compare.figures(_scores(10.0, coverage=unconditional), **speed))],
+        "dense": [
+            dict(figures=comparison_table.figures(_scores(10.0, coverage=unconditional), **speed))
+        ],
         "cgan": [
             dict(
-                figures=compare.figures(_scores(f, accuracy=a), **speed),
-                raw_figures=compare.figures(_scores(2 * f, accuracy=a), **speed),
+                figures=comparison_table.figures(_scores(f, accuracy=a), **speed),
+                raw_figures=comparison_table.figures(_scores(2 * f, accuracy=a), **speed),
             )
             for f, a in ((2.0, 0.9), (4.0, 0.95))
         ],
     }
-    rows = compare.table_rows(arms, _scores(0.2, accuracy=0.995), FLOOR)
+    rows = comparison_table.table_rows(arms, _scores(0.2, accuracy=0.995), FLOOR)
     assert [(label, count) for label, count, _ in rows] == [
         ("dense", 1),
         ("cgan", 2),
@@ -91,21 +93,21 @@ def test_table_rows_markdown_and_csv(tmp_path):
     assert cgan["digits_covered"][0] == 10  # from the confusion matrix's columns
     assert math.isnan(floor["parameters"][0]) and floor["fid"][0] == 0.2
 
-    lines = compare.markdown_table(rows).splitlines()
+    lines = comparison_table.markdown_table(rows).splitlines()
     assert lines[0].startswith("| arm | seeds | parameters (G + D) | images/s | wall s | FID |")
     assert len(lines) == 2 + 4
     cells = [cell.strip() for cell in lines[3].split("|")[1:-1]]  # the cgan row
     assert cells[:6] == ["cgan", "2", "1,000", "300", "2", "3 ± 1.41"]
     assert lines[2].split("|")[11].strip() == "–"  # dense has no conditional accuracy
     # A spread of round-off is no spread; a real one is shown.
-    row = compare.markdown_table(
+    row = comparison_table.markdown_table(
         [("x", 2, dict(cgan, fid=(1.0, 5e-14), kid=(1.0, 0.25)))]
     ).splitlines()[2]
     fid, kid = (row.split("|")[column].strip() for column in (6, 8))
     assert (fid, kid) == ("1", "1 ± 0.25")
 
     path = tmp_path / "table.csv"
-    compare.write_csv(rows, path)
+    comparison_table.write_csv(rows, path)
     with open(path, newline="") as f:
         table = list(csv.DictReader(f))
     assert [r["arm"] for r in table] == ["dense", "cgan", "cgan (raw G)", FLOOR]

@@ -16,7 +16,7 @@ import pytest
 
 import cgan
 import cgan.judge
-from cgan import data, metrics, scores
+from cgan import comparison_table, data, metrics, scores
 from cgan.config import DataSource
 from cgan.errors import CganError
 from cgan.judge import (
@@ -199,7 +199,6 @@ def test_score_gives_per_class_figures_with_labels_and_coverage_without(untraine
 
 def test_a_registered_metric_is_scored_tabled_and_logged(untrained, monkeypatch):
     from cgan import metric_registry
-    from cgan.modes import compare
 
     monkeypatch.setattr(metric_registry.METRICS, "_entries", dict(metric_registry.METRICS._entries))
 
@@ -217,9 +216,11 @@ def test_a_registered_metric_is_scored_tabled_and_logged(untrained, monkeypatch)
     assert scores.quality_scalars(labelled)["bright_share"] == pytest.approx(2.25)
     table = scores.metrics_table(dict(labelled, floor=labelled, judge_accuracy=1.0))
     assert table.splitlines()[7].split() == ["bright_share", "2.25", "2.25"]
-    row = compare.figures(labelled)
+    row = comparison_table.figures(labelled)
     assert row["bright_share"] == pytest.approx(2.25)
-    markdown = compare.markdown_table([("mine", 1, compare.mean_and_spread([row]))])
+    markdown = comparison_table.markdown_table(
+        [("mine", 1, comparison_table.mean_and_spread([row]))]
+    )
     header, _, cells = markdown.splitlines()[:3]
     assert (
         header.split("|")[-2].strip() == "bright_share" and cells.split("|")[-2].strip() == "2.25"
