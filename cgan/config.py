@@ -78,8 +78,8 @@ class Config:
     )
     learning_rate_decay: Optional[str] = option(
         None,
-        "The learning rate over the budget: constant, or linear (to zero at its end); "
-        "default: the architecture's.",
+        "The learning rate over the budget: constant, linear (to zero at its end), or hold "
+        "(constant for four fifths, then linear to zero); default: the architecture's.",
         choices=late("cgan.schedules", "LEARNING_RATE_DECAYS"),
     )
     beta_1: Optional[float] = option(
@@ -108,6 +108,12 @@ class Config:
         "Half-life of the generator weight average in images seen (Karras et al. 2020), at most "
         "EMA_RAMP of the images seen so far; turns the average on and replaces --ema's decay; "
         "0 to use --ema (default: the architecture's).",
+    )
+    top_k: Optional[float] = option(
+        None,
+        "Top-k generator update (Sinha et al. 2020): the share of fakes, those the discriminator "
+        "scores highest, that the generator's adversarial loss keeps by the end of the budget, "
+        "falling linearly from all; in (0, 1], 1 for every fake (default: the architecture's).",
     )
     class_weight: Optional[float] = option(
         None,

@@ -153,6 +153,21 @@ def mode_seeking(fake, noise):
     return tf.repeat(per_pair, 2)
 
 
+def top_k(per_example, fake_logits, progress, share):
+    """The generator's per-example loss on the fakes D scores highest only (Sinha et al. 2020),
+    scaled by B / k so that it stays a mean over the fakes kept: k of the B rows, the kept share
+    falling linearly from 1 at progress 0 to `share` at progress 1. Ties at the k-th score are
+    all kept."""
+    scores = tf.cast(_flat(fake_logits), tf.float32)
+    rows = tf.cast(tf.size(scores), tf.float32)
+    kept = 1.0 - (1.0 - share) * tf.cast(progress, tf.float32)
+    # float rounding must not add a row (0.75 * 4 is 3, not 3.0000002)
+    k = tf.maximum(1, tf.cast(tf.math.ceil(kept * rows - 1e-4), tf.int32))
+    kth = tf.math.top_k(scores, k).values[-1]
+    keep = tf.cast(scores >= kth, per_example.dtype)
+    return per_example * keep * tf.cast(rows / tf.cast(k, tf.float32), per_example.dtype)
+
+
 def paired_rows(rows):
     """`rows` with each odd row replaced by its even neighbour: the labels of the pairs
     mode_seeking compares (the fakes of rows 2i and 2i+1 are drawn for the label of row 2i)."""

@@ -93,6 +93,9 @@ class Recipe:
     r2: float = 0.0  # the same on fakes (R3GAN's pair with r1, Huang et al. 2024)
     augment: str = ""  # DiffAugment transforms of both discriminator inputs (cgan.augment)
     terms: str = ""  # "name=weight,...": weights of registered terms without a field of their own
+    # the share of fakes the generator's adversarial loss keeps at the budget's end, those D
+    # scores highest (Sinha et al. 2020), falling linearly from all; 1: every fake throughout
+    top_k: float = 1.0
 
     @property
     def averages(self) -> bool:

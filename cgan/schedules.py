@@ -30,6 +30,16 @@ def linear(progress):
     return 1.0 - progress
 
 
+HOLD = 0.8  # the share of the budget at the full rate before the cool-down
+
+
+@register_schedule("hold")
+def hold(progress):
+    """The full rate, then linear to zero over the last fifth: long at the rate that learns
+    fastest, and a cool-down that settles the weights (Hägele et al. 2024)."""
+    return min(1.0, (1.0 - progress) / (1.0 - HOLD))
+
+
 def get_decay(name):
     """The learning-rate decay registered under `name`; an unknown name lists the known ones."""
     return LEARNING_RATE_DECAYS.get(name)

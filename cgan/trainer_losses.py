@@ -50,6 +50,8 @@ class TrainerLosses:
         weight, added in registration order."""
         what = f"loss {self.loss.name!r} ({side} side)"
         total = self._checked(what, getattr(self.loss, side)(step), step)
+        if side == "generator" and self.recipe.top_k < 1:
+            total = losses.top_k(total, step.fake_logits, step.progress, self.recipe.top_k)
         for term, weight in self.terms[side]:
             value = self._checked(f"term {term.name!r}", term.function(step), step)
             self._replica.__dict__.setdefault("term_means", {})[term.name] = self._mean(value)

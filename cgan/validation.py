@@ -90,6 +90,8 @@ def validate(self):
     for name in ("mode_seeking", "r1", "r2", "ema_half_life"):
         if getattr(self, name) is not None and not 0 <= getattr(self, name) < float("inf"):
             raise CganError(f"--{name} must be >= 0, got {getattr(self, name)}")
+    if self.top_k is not None and not 0 < self.top_k <= 1:
+        raise CganError(f"--top_k must be in (0, 1], got {self.top_k}")
     if self.augment is not None and self.augment != "none":
         from cgan import augment  # imports TensorFlow: only when asked for
 

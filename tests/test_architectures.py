@@ -128,7 +128,13 @@ class _Batches:
 
 # Every technique a recipe can switch on, at once: each path of the trainer is taken.
 TECHNIQUES = dict(
-    loss="relativistic", r1=1.0, r2=1.0, augment="translation,cutout", minibatch_stddev=4
+    loss="relativistic",
+    r1=1.0,
+    r2=1.0,
+    augment="translation,cutout",
+    minibatch_stddev=4,
+    top_k=0.5,
+    learning_rate_decay="hold",
 )
 
 
@@ -209,6 +215,14 @@ def test_the_learning_rate_decays_over_the_budget_and_halvings_scale_it():
     )
     constant.set_progress(0.9)
     assert constant.learning_rates() == pytest.approx((2e-4, 2e-4))
+    # hold: the full rate for four fifths of the budget, then linear to zero
+    hold = dataclasses.replace(recipe, learning_rate_decay="hold")
+    held = GANTrainer(*_build("dense"), hold, BATCH, tf.distribute.get_strategy())
+    rates = []
+    for progress in (0.0, 0.8, 0.9, 1.0):
+        held.set_progress(progress)
+        rates.append(held.learning_rates()[0])
+    assert rates == pytest.approx([1e-3, 1e-3, 5e-4, 0.0])
 
 
 def test_both_optimizers_take_the_recipes_adam_moments():

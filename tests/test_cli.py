@@ -91,7 +91,7 @@ CASES = [
     (
         "unknown_learning_rate_decay",
         ["--learning_rate_decay=cosine"],
-        ["--learning_rate_decay must be one of constant, linear, got 'cosine'"],
+        ["--learning_rate_decay must be one of constant, hold, linear, got 'cosine'"],
     ),
     ("unknown_drawing", ["--draw=mosaic"], ["--draw must be one of grid, interpolation, sweep"]),
     (

@@ -58,6 +58,20 @@ def test_the_relativistic_pairing_loss_by_hand():
     assert not losses.get_loss("hinge").pairs
 
 
+def test_top_k_keeps_the_fakes_scored_highest_and_means_over_them():
+    per_example = tf.constant([1.0, 2.0, 3.0, 4.0])
+    logits = tf.constant([[0.5], [-1.0], [2.0], [0.0]])
+    # At the start every fake counts; at the end half of them, the two scored highest, times 4/2.
+    np.testing.assert_allclose(losses.top_k(per_example, logits, 0.0, 0.5), [1, 2, 3, 4])
+    np.testing.assert_allclose(losses.top_k(per_example, logits, 1.0, 0.5), [2, 0, 6, 0])
+    # Half-way the share is 0.75: three of four, times 4/3; the lowest score (row 1) is dropped.
+    np.testing.assert_allclose(
+        losses.top_k(per_example, logits, 0.5, 0.5), [4 / 3, 0, 4, 16 / 3], rtol=1e-6
+    )
+    # One fake at least, however small the share.
+    np.testing.assert_allclose(losses.top_k(per_example, logits, 1.0, 0.01), [0, 0, 12, 0])
+
+
 def test_squared_gradient_norm_sums_over_the_pixels_of_each_example():
     gradients = np.zeros((3, 2, 2, 1), np.float32)
     gradients[0] = 1.0  # 4 pixels of 1

@@ -64,6 +64,8 @@ def test_unknown_architecture_lists_the_known_ones():
         (dict(r1=-1.0), r"^--r1 must be >= 0, got -1.0$"),
         (dict(minibatch_stddev=-2), r"^--minibatch_stddev must be 0 or at least 2, got -2$"),
         (dict(minibatch_stddev=1), r"^--minibatch_stddev must be 0 or at least 2, got 1$"),
+        (dict(top_k=0.0), r"^--top_k must be in \(0, 1\], got 0.0$"),
+        (dict(top_k=1.5), r"^--top_k must be in \(0, 1\], got 1.5$"),
         (dict(r2=float("nan")), r"^--r2 must be >= 0, got nan$"),
         (dict(d_width=0), r"^--d_width must be positive, got 0$"),
         (dict(g_width=-8), r"^--g_width must be positive, got -8$"),
@@ -80,7 +82,7 @@ def test_unknown_architecture_lists_the_known_ones():
         ),
         (
             dict(learning_rate_decay="cosine"),
-            "^--learning_rate_decay must be one of constant, linear, got 'cosine'$",
+            "^--learning_rate_decay must be one of constant, hold, linear, got 'cosine'$",
         ),
         (dict(mode="dream"), "--mode must be one of"),
         (dict(mode="generate", export="out.txt"), "must name an .npz"),
@@ -170,7 +172,7 @@ def test_every_recipe_field_but_conditional_is_a_config_field_that_overrides_it(
         critic_steps=2,
         gradient_penalty=1.0,
         learning_rate=1e-3,
-        learning_rate_decay="linear",
+        learning_rate_decay="hold",
         beta_1=0.1,
         beta_2=0.9,
         ema=0.5,
@@ -184,6 +186,7 @@ def test_every_recipe_field_but_conditional_is_a_config_field_that_overrides_it(
         r2=3.0,
         augment="cutout",
         terms="test_flagless=0.5",
+        top_k=0.5,
     )
     recipe_fields = {field.name for field in dataclasses.fields(registry.Recipe)}
     config_fields = {field.name for field in dataclasses.fields(Config)}
