@@ -1,5 +1,5 @@
 """The test session's background processes: commands started with their output in files, and
-the jobs run one after another once the judge's process has ended (AfterJudge)."""
+the jobs run in two lanes once the judge's process has ended (AfterJudge)."""
 
 import os
 import signal
@@ -26,51 +26,66 @@ def start(folder, command, nice=0, cwd=None, env=None):
 
 
 class AfterJudge:
-    """Commands the tests of several modules want run, started one after another by a thread once
-    the judge's process has ended (trained the judge, or found it cached), each in a process of
-    its own with its output in files: the core the judge's training leaves would otherwise idle
-    while this process runs the judge tests one by one. Without a judge's process (no MNIST
-    files, or no test that scores) the jobs that need no judge run at once, and the others not.
+    """Commands the tests of several modules want run, started in order by LANES threads once the
+    judge's process has ended, each in a process of its own with its output in files: they use
+    the core this process leaves while it runs the other tests, and both cores once it has only
+    their tests left to wait for. Without a judge's process (no MNIST files, or no test that
+    scores) the jobs that need no judge run at once, and the others not.
 
     A module defines after_judge_jobs(folder, data_dir, mnist_dir) -> {name: job(...)}; a job runs
     when a collected test asks for a fixture of its name, and that fixture gets its `result`."""
 
+    LANES = 2  # jobs at once: with this process, three processes share the two cores at times
+
     def __init__(self, judge, jobs):
         self.judge = judge
         self.jobs = jobs
-        self.running = None
+        self.waiting = list(jobs.values())  # in order; each lane takes the next
+        self.running = set()
         self.stopped = False
         self.lock = threading.Lock()  # stop() never misses a job being started
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+        self.threads = [threading.Thread(target=self._lane, daemon=True) for _ in range(self.LANES)]
+        for thread in self.threads:
+            thread.start()
 
-    def _run(self):
+    def _lane(self):
         try:
             judged = self.judge is not None and self.judge.process.wait() == 0
-            for job in self.jobs.values():
+            while True:
+                with self.lock:
+                    if not self.waiting:
+                        return
+                    job = self.waiting.pop(0)
+                if job.after in self.jobs:  # taken by a lane before: none waits on a job behind
+                    self.jobs[job.after].done.wait()
                 try:
                     job.returncode = self._one(job, judged)
                 except Exception as error:  # e.g. a command not installed: its test fails
                     job.returncode = f"not run: {error!r}"
                 job.done.set()
         finally:
-            for job in self.jobs.values():  # none waits forever, whatever happened
-                if not job.done.is_set():
-                    job.returncode = job.returncode or "not run: the session ended"
-                    job.done.set()
+            with self.lock:
+                left, self.waiting = self.waiting, []
+            for job in left:  # none waits forever, whatever happened
+                job.returncode = job.returncode or "not run: the session ended"
+                job.done.set()
 
     def _one(self, job, judged):
         """Runs `job` to its end; returns its exit status, or why it has none."""
         with self.lock:
             if self.stopped or (job.needs_judge and not judged):
                 return "not run: no judge, or the session ended"
-            self.running = start(job.folder, job.command, cwd=job.cwd, env=job.env)
+            running = start(job.folder, job.command, cwd=job.cwd, env=job.env)
+            self.running.add(running.process)
         try:
-            return self.running.process.wait(timeout=job.timeout)
+            return running.process.wait(timeout=job.timeout)
         except subprocess.TimeoutExpired:
-            _kill(self.running.process)
-            self.running.process.wait()
+            _kill(running.process)
+            running.process.wait()
             return f"killed after {job.timeout} s"
+        finally:
+            with self.lock:
+                self.running.discard(running.process)
 
     def result(self, name):
         """The finished job `name`: returncode (a text when it did not end by itself), stdout,
@@ -91,13 +106,14 @@ class AfterJudge:
         return run
 
     def stop(self):
-        """Kills the running job; the ones after it do not start. The judge's process must have
+        """Kills the running jobs; the ones after them do not start. The judge's process must have
         ended."""
         with self.lock:
             self.stopped = True
-            if self.running is not None:
-                _kill(self.running.process)
-        self.thread.join()
+            for process in self.running:
+                _kill(process)
+        for thread in self.threads:
+            thread.join()
 
 
 def _text(path):
@@ -113,16 +129,18 @@ def _kill(process):
         pass
 
 
-def job(command, cwd=None, env_extra=None, timeout=300, needs_judge=True):
+def job(command, cwd=None, env_extra=None, timeout=300, needs_judge=True, after=None):
     """A command for AfterJudge: argv `command` (python's path first for a script), run in `cwd`
     (the job's folder when None) with `env_extra` added to the environment, killed after
-    `timeout` s; not run without the judge when it `needs_judge`."""
+    `timeout` s; not run without the judge when it `needs_judge`; started once the job named
+    `after` (of the same module, listed before it) has ended."""
     return types.SimpleNamespace(
         command=command,
         cwd=cwd,
         env=dict(os.environ, **(env_extra or {})),
         timeout=timeout,
         needs_judge=needs_judge,
+        after=after,
         done=threading.Event(),
         returncode=None,
     )

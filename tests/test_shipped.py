@@ -110,6 +110,7 @@ def after_judge_jobs(folder, data_dir, mnist_dir):
             [sys.executable, "-c", NOTEBOOK, notebook, parameters, ".", "executed.ipynb"],
             env_extra=session_mnist,  # the kernel's MNIST too
             timeout=900,  # it trains when the README's run is not there
+            after="readme_run",
         ),
     }
 
