@@ -20,7 +20,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # starts unless it says otherwise: two processes share the 2 cores for most of the session, and
 # pools sized for every core spin against each other.
 TF_POOLS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
-USER_POOLS = [name for name in TF_POOLS if name in os.environ]  # theirs are kept everywhere
+# The pools the user set (theirs are kept everywhere), remembered for the processes the session
+# starts, which inherit ours.
+os.environ.setdefault("CGAN_TEST_USER_POOLS", ",".join(n for n in TF_POOLS if n in os.environ))
+USER_POOLS = [name for name in os.environ["CGAN_TEST_USER_POOLS"].split(",") if name]
 for name in (*TF_POOLS, "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(name, "1")
 
@@ -211,9 +214,13 @@ def mnist_source(mnist_dir, data_dir):
 def synthetic_digits(tmp_path_factory):
     """--dataset=folder:PATH of ten classes "0".."9" of 28 x 28 gray PNGs (a bright square whose
     place is the class, on noise): MNIST's shape for run tests that need no real digits."""
+    return write_synthetic_digits(tmp_path_factory.mktemp("synthetic_digits"))
+
+
+def write_synthetic_digits(folder):
+    """The synthetic_digits images, written in `folder` (a pathlib.Path); its --dataset value."""
     from PIL import Image
 
-    folder = tmp_path_factory.mktemp("synthetic_digits")
     rng = np.random.default_rng(0)
     for label in range(10):
         os.makedirs(folder / str(label))

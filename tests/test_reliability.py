@@ -8,8 +8,9 @@ and SIGKILL needs a process to kill), with TensorFlow's own thread pools, as a u
 they start together to share the waiting. Two runs without --deterministic gave identical
 weights on this CPU too (its kernels do not race at this size), so the control is one run
 without the flag: op determinism makes TensorFlow pick other kernels, so it trains other
-weights, and a --deterministic that did nothing would match it. The rest runs in this process,
-without --deterministic."""
+weights, and a --deterministic that did nothing would match it. A process of the session's
+background jobs drives those runs (drive, after_judge_jobs), so that this one need not wait for
+them. The rest runs in this process, without --deterministic."""
 
 import dataclasses
 import json
@@ -26,6 +27,7 @@ import keras
 import numpy as np
 import pytest
 from conftest import REPO, TF_POOLS, USER_POOLS, assert_refused, run_in_process, snapshot
+from processes import job
 
 from cgan import checkpoints, distribute, history
 from cgan.config import Config
@@ -121,46 +123,77 @@ def state(folder):
     )
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory, synthetic_digits):
+def folders(root):
+    """The runs' folders under `root`: the first, the control, the one stopped and resumed."""
+    return types.SimpleNamespace(**{name: root / name for name in ("first", "control", "resumed")})
+
+
+def drive(root):
     """An uninterrupted deterministic run of 40 steps, the control (the same without
     --deterministic), and a second deterministic run stopped by Ctrl-C after its checkpoint at
     step 10, run again and killed with SIGKILL after its next checkpoint, and run again to the
-    end: the deterministic pair, whose resumes must change nothing either."""
-    root = tmp_path_factory.mktemp("reliability")
-    out = types.SimpleNamespace(
-        first=root / "first",
-        control=root / "control",
-        resumed=root / "resumed",
-    )
-    args = lambda folder: train_args(folder, synthetic_digits)  # noqa: E731
+    end: the deterministic pair, whose resumes must change nothing either. Returns what the
+    tests read, as JSON values (the runs fixture)."""
+    from conftest import write_synthetic_digits
+
+    out = folders(root)
+    digits = write_synthetic_digits(root / "digits")
+    args = lambda folder: train_args(folder, digits)  # noqa: E731
     first, resumed = start(args(out.first)), start(args(out.resumed))
-    control = start(train_args(out.control, synthetic_digits, deterministic=False))
-    result = types.SimpleNamespace(out=out)
+    control = start(train_args(out.control, digits, deterministic=False))
+    result = {"dataset": digits}  # copies of the runs resume on it
 
     wait_for_checkpoint(resumed, out.resumed, CHECKPOINT_EVERY)
     resumed.send_signal(signal.SIGINT)
-    result.ctrl_c, result.after_ctrl_c = finish(resumed, timeout=120), state(out.resumed)
+    result["ctrl_c"], stopped = finish(resumed, timeout=120), state(out.resumed)
+    result["after_ctrl_c"] = vars(stopped)
 
     resumed = start(args(out.resumed))
-    result.killed_after = (
-        result.after_ctrl_c.checkpoints[-1] // CHECKPOINT_EVERY + 1
-    ) * CHECKPOINT_EVERY
-    assert result.killed_after < STEPS, (
-        "Ctrl-C came too late to leave a checkpoint to kill the run after"
-    )
-    wait_for_checkpoint(resumed, out.resumed, result.killed_after)
+    killed_after = (stopped.checkpoints[-1] // CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY
+    result["killed_after"] = killed_after
+    assert killed_after < STEPS, "Ctrl-C came too late to leave a checkpoint to kill the run after"
+    wait_for_checkpoint(resumed, out.resumed, killed_after)
     resumed.send_signal(signal.SIGKILL)
-    result.kill, result.after_kill = finish(resumed), state(out.resumed)
+    result["kill"], result["after_kill"] = finish(resumed), vars(state(out.resumed))
     # What a kill during a write or a save leaves: a temporary file, a half-made checkpoint.
     (out.resumed / f"history.tmp{resumed.pid}.csv").write_text("step,epoch\n30,")
     (out.resumed / "checkpoints" / f"ckpt-{STEPS}_temp").mkdir()
     (out.resumed / "checkpoints" / f"ckpt-{STEPS}.index").write_bytes(b"cut short")
 
-    result.last = finish(start(args(out.resumed)))
-    result.first = finish(first)
-    result.control = finish(control)
+    result["last"] = finish(start(args(out.resumed)))
+    result["first"] = finish(first)
+    result["control"] = finish(control)
     return result
+
+
+# drive() in a process of the session's background jobs; prints its result as one JSON line.
+DRIVER = """
+import json, pathlib, sys
+sys.path.insert(0, sys.argv[1])
+import test_reliability
+print(json.dumps(test_reliability.drive(pathlib.Path(sys.argv[2]))))
+"""
+
+
+def after_judge_jobs(folder, data_dir, mnist_dir):
+    """The runs (drive), beside the other tests (processes.AfterJudge)."""
+    root = folder / "driven"
+    root.mkdir()
+    command = [sys.executable, "-c", DRIVER, os.path.dirname(os.path.abspath(__file__)), str(root)]
+    return {"runs": job(command, timeout=600, needs_judge=False)}
+
+
+@pytest.fixture(scope="module")
+def runs(after_judge):
+    """What drive() returned, its stopped runs' states as namespaces (checkpoint steps as ints),
+    with the folders (out)."""
+    driven = after_judge.finished("runs")
+    result = json.loads(driven.stdout.splitlines()[-1])
+    for name in ("after_ctrl_c", "after_kill"):
+        stopped = result[name]
+        stopped["stamps"] = {int(step): stamp for step, stamp in stopped["stamps"].items()}
+        result[name] = types.SimpleNamespace(**stopped)
+    return types.SimpleNamespace(out=folders(driven.folder.parent / "driven"), **result)
 
 
 def op_determinism(folder):
@@ -388,26 +421,24 @@ TAMPERED = [
     "name, tamper, extra, expected", TAMPERED, ids=[case[0] for case in TAMPERED]
 )
 def test_a_truncated_or_tampered_run_file_is_refused_in_one_line(
-    runs, tmp_path, capfd, synthetic_digits, name, tamper, extra, expected
+    runs, tmp_path, capfd, name, tamper, extra, expected
 ):
     copy = tmp_path / "run"
     shutil.copytree(runs.out.first, copy)
     tamper(copy)
     before = snapshot(copy)
     # determinism would stay on in this process
-    args = train_args(copy, synthetic_digits, deterministic=False)
+    args = train_args(copy, runs.dataset, deterministic=False)
     assert_refused(run_in_process(capfd, *args, *extra), copy, before, *expected)
 
 
-def test_deleting_a_broken_checkpoint_resumes_from_the_one_before(
-    runs, tmp_path, capfd, synthetic_digits
-):
+def test_deleting_a_broken_checkpoint_resumes_from_the_one_before(runs, tmp_path, capfd):
     copy = tmp_path / "run"
     shutil.copytree(runs.out.first, copy)
     for path in (copy / "checkpoints").glob(f"ckpt-{STEPS}.*"):
         path.unlink()
     before = history.read(str(copy / "history.csv"))
-    result = run_in_process(capfd, *train_args(copy, synthetic_digits, deterministic=False))
+    result = run_in_process(capfd, *train_args(copy, runs.dataset, deterministic=False))
     assert result.returncode == 0, result.stderr
     assert (
         f"resuming from {copy}/checkpoints/ckpt-{STEPS - CHECKPOINT_EVERY}: "
@@ -422,13 +453,13 @@ def test_deleting_a_broken_checkpoint_resumes_from_the_one_before(
 
 
 def test_a_folder_holding_a_run_with_another_seed_is_refused_unless_overwrite(
-    runs, tmp_path, capfd, synthetic_digits
+    runs, tmp_path, capfd
 ):
     copy = tmp_path / "run"
     shutil.copytree(runs.out.first, copy)
     (copy / "notes.txt").write_text("mine")
     before = snapshot(copy)
-    args = train_args(copy, synthetic_digits, deterministic=False)
+    args = train_args(copy, runs.dataset, deterministic=False)
     assert_refused(
         run_in_process(capfd, *args, "--seed=1"),
         copy,
