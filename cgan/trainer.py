@@ -96,8 +96,8 @@ class GANTrainer(TrainerState, TrainerLosses):
                 self.ema_generator.set_weights(generator.get_weights())
         # XLA compiles one step, not the loop around it: reading the input iterator cannot be
         # compiled.
-        # No AutoGraph: the steps hold no Python control flow on tensors, and converting their
-        # source took about 3 s of every run's start.
+        # No AutoGraph: the steps hold no Python control flow on tensors, and rewriting their
+        # source slowed every run's start.
         self.one_step = tf.function(self._one_step_fn, jit_compile=jit_compile, autograph=False)
         self._train_steps = tf.function(self._train_steps_fn, autograph=False)
         self._finite_flags = tf.function(self._finite_flags_fn, autograph=False)
@@ -110,7 +110,7 @@ class GANTrainer(TrainerState, TrainerLosses):
         try:
             metrics = self._train_steps(iterator, tf.constant(steps, tf.int32))
         except CganError:
-            if self._trace_error:  # AutoGraph re-raises it with its traceback in the message
+            if self._trace_error:  # a loss or term broke its contract while tracing
                 raise ContractError(self._trace_error) from None
             raise
         flags = {name: metrics.pop(name) for name in self._totals if name not in self.metric_names}
