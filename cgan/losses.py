@@ -157,7 +157,7 @@ def top_k(per_example, fake_logits, progress, share):
     """The generator's per-example loss on the fakes D scores highest only (Sinha et al. 2020),
     scaled by B / k so that it stays a mean over the fakes kept: k of the B rows, the kept share
     falling linearly from 1 at progress 0 to `share` at progress 1. Ties at the k-th score are
-    all kept."""
+    all kept. The rows are this replica's: over several replicas each keeps its own best."""
     scores = tf.cast(_flat(fake_logits), tf.float32)
     rows = tf.cast(tf.size(scores), tf.float32)
     kept = 1.0 - (1.0 - share) * tf.cast(progress, tf.float32)
