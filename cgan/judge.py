@@ -8,8 +8,9 @@ pixels. (The Keras model itself takes float32 pixels in [0, 255] and rescales th
 layer.)
 
 The MNIST judge is shipped in the package (cgan/judges/mnist-<recipe hash>.weights.h5 and its
-.json), so every user scores with the same network, as FID's Inception weights are the same
-for everyone; experiments/retrain_judge.py remakes it. Any other dataset's judge (and MNIST's,
+.json, with its reference.npz and floor.json), so every user scores with the same network and
+reference, as FID's Inception weights are the same for everyone, and starts without computing
+them; experiments/retrain_judge.py remakes them. Any other dataset's judge (and MNIST's,
 when the recipe changes) is trained once per dataset, image size and recipe. What every judge
 needs besides is cached in `$CGAN_CACHE_DIR` (default ~/.cache/cgan) under
 judge-<dataset>-<hash of both>/:
@@ -35,6 +36,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import zipfile
 
 import keras
@@ -231,6 +233,13 @@ def shipped_paths(source=DataSource(), recipe=JUDGE_RECIPE):
     return f"{base}.weights.h5", f"{base}.json"
 
 
+def shipped_derived(source=DataSource(), recipe=JUDGE_RECIPE):
+    """{cache file name: path} of what the package ships beside the judge's weights for the
+    cache: its reference.npz and floor.json."""
+    base = shipped_paths(source, recipe)[1][: -len(".json")]
+    return {name: f"{base}.{name}" for name in ("reference.npz", "floor.json")}
+
+
 def file_sha256(path):
     """The sha256 hex digest of a file's bytes."""
     with open(path, "rb") as handle:
@@ -324,4 +333,9 @@ def _load_shipped(weights, facts, folder, source):
             if os.path.exists(os.path.join(folder, name)):
                 os.remove(os.path.join(folder, name))
         write_json(info_path, shipped)
+    for name, path in shipped_derived(source).items():  # so a fresh cache computes neither
+        target = os.path.join(folder, name)
+        if os.path.exists(path) and not os.path.exists(target):
+            with atomic_path(target) as temporary:
+                shutil.copyfile(path, temporary)
     return Judge(model, folder, float(shipped["test_accuracy"]), source)

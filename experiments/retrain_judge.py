@@ -9,6 +9,7 @@ JUDGE_RECIPE needs a new one, or every MNIST user trains their own and their fig
 """
 
 import os
+import shutil
 import sys
 import tempfile
 
@@ -28,6 +29,7 @@ from cgan.judge import (  # noqa: E402
     fresh_judge,
     load_judge,
     recipe_hash,
+    shipped_derived,
     shipped_paths,
 )
 
@@ -42,7 +44,7 @@ def figures(judge, test_images, test_labels):
 
 
 def write_shipped(judge, source, seconds):
-    """The judge's weights and facts, as the package ships them."""
+    """The judge's weights and facts, its reference and floor, as the package ships them."""
     weights, facts = shipped_paths(source)
     os.makedirs(os.path.dirname(weights), exist_ok=True)
     temporary = weights.replace(".weights.h5", ".new.weights.h5")  # Keras wants the suffix
@@ -62,7 +64,11 @@ def write_shipped(judge, source, seconds):
             weights_sha256=file_sha256(weights),
         ),
     )
-    return weights, facts
+    derived = shipped_derived(source)
+    with np.load(os.path.join(judge.folder, "reference.npz")) as stored:  # figures() wrote it
+        np.savez_compressed(derived["reference.npz"], **stored)  # half the size
+    shutil.copyfile(os.path.join(judge.folder, "floor.json"), derived["floor.json"])
+    return weights, facts, *derived.values()
 
 
 def main(argv):
@@ -75,6 +81,7 @@ def main(argv):
         new, seconds = fresh_judge(source, os.path.join(cache, "new"))
         os.makedirs(new.folder)
         rows = [("retrained", *figures(new, test_images, test_labels))]
+        scores.real_floor(new)  # its floor.json, shipped with --write
         if os.path.exists(shipped_paths(source)[0]):
             shipped = load_judge(source, cache_dir=cache, verbose=0)
             rows.insert(0, ("shipped", *figures(shipped, test_images, test_labels)))

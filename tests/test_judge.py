@@ -2,8 +2,8 @@
 score() reports (on an untrained judge: no data needed), then the real MNIST judge measured on
 real digits (skipped without the MNIST files).
 
-The MNIST judge is shipped in the package; what it derives (reference features, the floor) is
-cached outside the test session ($CGAN_CACHE_DIR or ~/.cache/cgan).
+The MNIST judge is shipped in the package with what it derives (reference features, the floor),
+copied into its cache outside the test session ($CGAN_CACHE_DIR or ~/.cache/cgan).
 """
 
 import json
@@ -28,6 +28,7 @@ from cgan.judge import (
     judge_folder,
     load_judge,
     recipe_hash,
+    shipped_derived,
     shipped_paths,
 )
 
@@ -78,7 +79,9 @@ def test_the_shipped_judge_replaces_another_networks_cache_and_refuses_damaged_b
         (folder / name).write_bytes(b"another network's")
     (folder / "judge.json").write_text('{"test_accuracy": 0.99}')
     judge = load_judge(cache_dir=str(tmp_path), verbose=0)
-    assert sorted(os.listdir(folder)) == ["judge.json"]
+    assert sorted(os.listdir(folder)) == ["floor.json", "judge.json", "reference.npz"]
+    for name, path in shipped_derived().items():  # the shipped judge's own, in their place
+        assert (folder / name).read_bytes() == pathlib.Path(path).read_bytes(), name
     weights, facts = shipped_paths()
     with open(facts) as handle:
         assert judge.accuracy == json.load(handle)["test_accuracy"]
