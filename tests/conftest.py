@@ -1,11 +1,12 @@
 """Shared fixtures (the real MNIST files, a per-session tfds folder, a synthetic digit folder,
 the MNIST judge) and helpers for command-line tests.
 
-A process started with the session prepares MNIST in the session's tfds folder and the shipped
-judge's reference and floor (a cold cache), and the modules whose tests score with the judge
-(they ask for `mnist_judge`) run last. A module may also name commands to run once that process
-has ended (`after_judge_jobs`, see processes.AfterJudge): they run in processes of their own on
-the other core while this process runs the rest, and the modules with such jobs run last of all.
+A process started with the session prepares MNIST in the session's tfds folder and loads the
+shipped judge (its reference and floor copied into a cold cache), and the modules whose tests
+score with the judge (they ask for `mnist_judge`) run last. A module may also name commands to
+run once that process has ended (`after_judge_jobs`, see processes.AfterJudge): they run in
+processes of their own on the other core while this process runs the rest, and the modules with
+such jobs run last of all.
 """
 
 import os
@@ -35,7 +36,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIBLING_MNIST = os.path.join(REPO, "..", "shared", "data", "mnist")
 SYNTHETIC_PER_CLASS = 150  # 135 training images a class: an epoch of batch 32 is 42 steps
 # Prepares MNIST in the session's tfds folder, which the tests wait for (data_dir), then loads
-# the MNIST judge and makes its reference and floor, in the cache every run uses.
+# the MNIST judge and reads its reference and floor, in the cache every run uses.
 JUDGE_SCRIPT = """
 import sys
 from cgan import data, runtime, scores
@@ -82,11 +83,12 @@ def pytest_collection_modifyitems(items):
 
 def equivalence_cases():
     """What tests/replica_equivalence.py checks: one architecture for each path of the step, each
-    case about 10 s of CPU: the cross-entropy loss and batch norm (dcgan); hinge, the projection,
-    the class head, mode-seeking and the weight average (cgan); critic steps and the gradient
-    penalty (wgan_gp); and every technique a recipe can switch on (cgan+techniques). The other
-    architectures differ from these in widths and layers, not in what the step does."""
-    return ["dcgan", "cgan", "wgan_gp", "cgan+techniques"]
+    case about 10 s of CPU: a per-example mean loss and batch norm (dcgan; cgan's hinge is such a
+    mean too); critic steps and the gradient penalty (wgan_gp); and cgan with every technique a
+    recipe can switch on (cgan+techniques: the projection, the class head, mode-seeking and the
+    weight average besides). The other architectures differ from these in widths and layers,
+    not in what the step does."""
+    return ["dcgan", "wgan_gp", "cgan+techniques"]
 
 
 def _wanted(session, fixture):
