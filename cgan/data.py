@@ -10,21 +10,15 @@ number of classes, class names.
 
 import dataclasses
 import functools
-import hashlib
-import os
-import re
-import socket
-import urllib.parse
 
 import numpy as np
 import tensorflow as tf
 
-from cgan import arrays, image_folder
+from cgan import arrays, image_folder, tfds_data
 from cgan.datasource import DataSource
-from cgan.errors import CganError, first_line
+from cgan.errors import CganError
 
 RESIZE_CHUNK = 5_000  # images resized per call: bounds the float32 copy of a big dataset
-EXAMPLE_DATASETS = "mnist, fashion_mnist, kmnist, emnist/digits, cifar10"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,157 +34,9 @@ class DatasetSpec:
         return len(self.class_names)
 
 
-# ---------------------------------------------------------------------------------------------
-# tensorflow-datasets
-# ---------------------------------------------------------------------------------------------
-
-
-def _can_reach(url, timeout=5.0):
-    """True when the host of `url` answers: tfds would otherwise retry for minutes offline."""
-    host = urllib.parse.urlparse(url).hostname
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
-
-
-def _original_files(builder):
-    """{file name: url} of the files tfds downloads for `builder`: what a manual folder holds."""
-    return {
-        info.filename or os.path.basename(url): url
-        for url, info in (builder.url_infos or {}).items()
-    }
-
-
-def _how_to_supply(builder):
-    names = ", ".join(sorted(_original_files(builder))) or "its original files"
-    flag = (
-        "--mnist_dir DIR or set CGAN_MNIST_DIR" if builder.name == "mnist" else "--manual_dir DIR"
-    )
-    return f"put {builder.name}'s original files ({names}) in a folder and pass {flag}"
-
-
-def _check_manual_dir(builder, manual_dir):
-    if not os.path.isdir(manual_dir):
-        raise CganError(f"{manual_dir!r} is not a readable folder; {_how_to_supply(builder)}")
-    for name in sorted(_original_files(builder)):
-        path = os.path.join(manual_dir, name)
-        if not os.access(path, os.R_OK):
-            raise CganError(
-                f"{builder.name} file {path!r} is missing or unreadable; {_how_to_supply(builder)}"
-            )
-
-
-def _check_checksums(builder, manual_dir):
-    """Refuses a manual file whose sha256 is not the one tfds records for it, before preparing:
-    tfds itself finds a bad file only after reading the others."""
-    for info in (builder.url_infos or {}).values():
-        path = os.path.join(manual_dir, info.filename or "")
-        if not info.checksum or not os.path.isfile(path):
-            continue
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        if digest.hexdigest() != info.checksum:
-            raise CganError(
-                f"{path} fails its checksum: replace it with the original {builder.name} file"
-            )
-
-
-def _tfds_builder(source):
-    """The tfds builder of source.dataset, refused unless it has an image and a label feature."""
-    import tensorflow_datasets as tfds
-    from tensorflow_datasets.core.registered import DatasetNotFoundError
-
-    try:
-        builder = tfds.builder(source.dataset, data_dir=source.data_dir)
-    except DatasetNotFoundError:
-        raise CganError(
-            f"--dataset: tensorflow-datasets has no dataset {source.dataset!r} "
-            f"(e.g. {EXAMPLE_DATASETS}, or folder:PATH for your own images)"
-        ) from None
-    except (ValueError, KeyError) as error:  # an unknown config such as emnist/nothing
-        raise CganError(f"--dataset {source.dataset!r}: {first_line(error)}") from None
-    features = builder.info.features
-    if not all(name in features for name in ("image", "label")) or not hasattr(
-        features["label"], "names"
-    ):
-        raise CganError(
-            f"--dataset {source.dataset!r} has no 'image' and class 'label' features "
-            f"(it has {', '.join(features)}): cgan trains on image classification datasets"
-        )
-    return builder
-
-
-def _prepared_builder(source):
-    """The builder of source.dataset with its data prepared, from local files or by download."""
-    import tensorflow_datasets as tfds
-    from tensorflow_datasets.core.download.download_manager import NonMatchingChecksumError
-
-    builder = _tfds_builder(source)
-    if source.manual_dir:
-        _check_manual_dir(
-            builder, source.manual_dir
-        )  # even when prepared: a wrong flag should not pass silently
-    if builder.is_prepared():
-        return builder
-    urls = list(_original_files(builder).values())
-    if not source.manual_dir and urls and not _can_reach(urls[0]):
-        raise CganError(
-            f"{builder.name} is not prepared and cannot be downloaded (no network); "
-            f"{_how_to_supply(builder)}"
-        )
-    if source.manual_dir:
-        _check_checksums(builder, source.manual_dir)
-    print(
-        f"Preparing {builder.name} in {builder.data_dir} (once) "
-        f"from {source.manual_dir or 'the network'}"
-    )
-    tfds.disable_progress_bar()  # its bars would bury the one-line errors below
-    config = tfds.download.DownloadConfig(manual_dir=source.manual_dir)
-    try:
-        builder.download_and_prepare(download_config=config)
-    except NonMatchingChecksumError as error:
-        match = re.search(r"downloaded to (\S+?),", str(error))
-        bad = match.group(1) if match else "a file"
-        raise CganError(
-            f"{bad} fails its checksum: replace it with the original {builder.name} file"
-        ) from None
-    except (OSError, ValueError) as error:  # corrupt gzip, truncated IDX file, failed download
-        raise CganError(
-            f"could not prepare {builder.name}: {first_line(error)}; {_how_to_supply(builder)}"
-        ) from None
-    return builder
-
-
-def _tfds_split(builder, split):
-    """tfds' name for our "train" or "test": a dataset without a test split lends its last 10%."""
-    if "test" in builder.info.splits:
-        return split
-    return "train[:90%]" if split == "train" else "train[90%:]"
-
-
-def _tfds_arrays(source, split):
-    builder = _prepared_builder(source)
-    try:
-        images, labels = builder.as_dataset(
-            split=_tfds_split(builder, split), batch_size=-1, as_supervised=True
-        )
-    except (tf.errors.OpError, OSError, ValueError) as error:  # a truncated or edited prepared file
-        raise CganError(
-            f"the prepared {builder.name} in {builder.data_dir} is unreadable "
-            f"({first_line(error)}); "
-            f"delete that folder and {builder.name} is prepared again from the original files"
-        ) from None
-    return images.numpy(), labels.numpy()
-
-
 def _tfds_spec(source):
-    builder = _tfds_builder(source)  # the info is known before anything is downloaded
-    names = tuple(builder.info.features["label"].names)
-    return DatasetSpec(source.dataset, tuple(builder.info.features["image"].shape), names)
+    shape, names = tfds_data.shape_and_classes(source)
+    return DatasetSpec(source.dataset, shape, names)
 
 
 def _folder_spec(source):
@@ -246,7 +92,7 @@ def _split_arrays(split, source):
     elif source.arrays:
         images, labels = arrays.split_arrays(source, split)
     else:
-        images, labels = _tfds_arrays(source, split)
+        images, labels = tfds_data.arrays(source, split)
     if images.ndim == 3:
         images = images[..., None]
     if source.image_size is not None:

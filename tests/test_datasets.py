@@ -4,6 +4,7 @@ drawn in the training set's shares."""
 
 import json
 import os
+import shutil
 import sys
 
 import matplotlib.image
@@ -13,7 +14,7 @@ from conftest import REPO
 from PIL import Image
 from processes import job
 
-from cgan import data
+from cgan import data, tfds_data
 from cgan.config import Config, DataSource
 from cgan.errors import CganError
 from cgan.modes import generate, train
@@ -177,6 +178,38 @@ def test_a_colour_folder_trains_draws_and_is_scored(colour_run):
     # Four colours in their training shares, each judged with confidence: near the most, 4.
     assert metrics["inception_score"] > 3.8
     assert os.listdir(folder / "cache")[0].startswith("judge-colours-")
+
+
+def test_a_tfds_split_is_decoded_once_and_again_when_its_prepared_files_change(
+    tmp_path, mnist_dir, data_dir, monkeypatch
+):
+    import tensorflow_datasets as tfds
+
+    folder = tmp_path / "tfds"  # the session's prepared MNIST, without a decoded copy
+    shutil.copytree(data_dir, folder, ignore=shutil.ignore_patterns("cgan-decoded-*"))
+    source = DataSource(manual_dir=mnist_dir, data_dir=str(folder))
+    decoded = []  # a call of tfds' reader for each split decoded
+    read = tfds.core.DatasetBuilder.as_dataset
+
+    def as_dataset(builder, *args, **kwargs):
+        decoded.append(kwargs["split"])
+        return read(builder, *args, **kwargs)
+
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "as_dataset", as_dataset)
+    images, labels = tfds_data.arrays(source, "test")
+    (copy,) = folder.glob("mnist/*/cgan-decoded-test.npz")
+    again = tfds_data.arrays(source, "test")
+    assert decoded == ["test"]  # the second read is the decoded copy's
+    np.testing.assert_array_equal(again[0], images)
+    np.testing.assert_array_equal(again[1], labels)
+    assert images.shape == (10_000, 28, 28, 1) and np.bincount(labels).min() > 800
+    (records,) = folder.glob("mnist/*/mnist-test.tfrecord*")
+    os.utime(records, ns=(records.stat().st_atime_ns, records.stat().st_mtime_ns + 1))
+    tfds_data.arrays(source, "test")
+    assert decoded == ["test", "test"]  # a prepared file changed: decoded again
+    copy.write_bytes(b"cut short")
+    np.testing.assert_array_equal(tfds_data.arrays(source, "test")[0], images)
+    assert decoded == ["test"] * 3  # an unreadable copy is made again, not an error
 
 
 def test_a_short_mnist_run_at_32_pixels(tmp_path, mnist_dir, data_dir):
