@@ -170,9 +170,14 @@ def training_dataset(images, labels, global_batch_size, seed, skip_batches=0, st
     dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.repeat()
     dataset = dataset.batch(global_batch_size, drop_remainder=True).skip(skip_batches)
-    dataset = dataset.map(lambda x, y: (to_unit_range(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+    # traced as written, as the train step is: AutoGraph's rewriting costs every run seconds
+    plain = tf.autograph.experimental.do_not_convert
+    dataset = dataset.map(
+        plain(lambda x, y: (to_unit_range(x), y)), num_parallel_calls=tf.data.AUTOTUNE
+    )
     if step_inputs is not None:
         dataset = dataset.enumerate(start=skip_batches).map(
-            lambda number, batch: step_inputs(number, *batch), num_parallel_calls=tf.data.AUTOTUNE
+            plain(lambda number, batch: step_inputs(number, *batch)),
+            num_parallel_calls=tf.data.AUTOTUNE,
         )
     return dataset.prefetch(tf.data.AUTOTUNE)
