@@ -12,6 +12,7 @@ import sys
 import matplotlib.image
 import numpy as np
 import pytest
+import short_run
 import tensorflow as tf
 from conftest import REPO
 from processes import job
@@ -20,7 +21,7 @@ import cgan
 
 SHIPPED = os.path.join(REPO, "samples", "cgan_generator.keras")
 RUN_PY = os.path.join(REPO, "run.py")
-SHORT_STEPS, BATCH = 200, 32
+BATCH = 32
 TILE, GAP, SCALE = 28, 2, 2  # a grid's tiles, the white gaps around them, and its pixel scale
 
 
@@ -68,8 +69,6 @@ def _run(arguments, name):
 def after_judge_jobs(folder, data_dir, mnist_dir):
     """The module's commands (processes.AfterJudge), each reusing what it can."""
     mnist = [f"--mnist_dir={mnist_dir}", f"--data_dir={data_dir}"]
-    short = ["--arch=cgan", f"--steps={SHORT_STEPS}", f"--batch_size={BATCH}", "--verbose=false"]
-    short += [f"--output_dir={folder / 'short'}", *mnist]
     drawn = ["--mode=generate", f"--generator={SHIPPED}", f"--output_dir={folder / 'shipped'}"]
     mirrored = ["--arch=cgan_fast", "--steps=4", f"--batch_size={BATCH}", "--strategy=mirrored"]
     mirrored += ["--cpu_devices=2", "--verbose=false", f"--output_dir={folder / 'mirrored'}"]
@@ -79,9 +78,7 @@ def after_judge_jobs(folder, data_dir, mnist_dir):
         "shipped_grids": job(
             shell(_run(drawn, "all"), _run([*drawn, "--digit=7"], "seven")), timeout=120
         ),
-        "readme_commands": job(
-            shell(_run([*short, "--digit=7"], "first"), _run(short, "second")), timeout=600
-        ),
+        short_run.NAME: short_run.job(folder, data_dir, mnist_dir),
         "exported": job([sys.executable, RUN_PY, *export], timeout=300),
         "mirrored": job([sys.executable, RUN_PY, *mirrored, *mnist], timeout=300),
     }
@@ -129,7 +126,7 @@ def test_the_shipped_generators_grid_shows_digit_k_in_row_k_and_sevens_when_aske
 def test_the_readme_commands_train_draw_sevens_then_reuse_the_run_for_all_ten(
     readme_commands, mnist_judge
 ):
-    out = readme_commands.folder.parent / "short"
+    out = short_run.folder_of(readme_commands)
     first, first_err = _output(readme_commands, "first")
     assert first == f"wrote {out / 'digit_7.png'}\n" and "Traceback" not in first_err
     second, _ = _output(readme_commands, "second")

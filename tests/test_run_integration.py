@@ -1,16 +1,19 @@
-"""A short run on the real MNIST files: every output is written, training resumes,
-a finished run is reused without retraining, and samples export in the documented format."""
+"""A short run on the real MNIST files (the README's commands, run.py in a process of its own:
+tests/short_run.py): every output is written, training resumes in this process, a finished run is
+reused without retraining, and samples export in the documented format."""
 
 import csv
 import dataclasses
 import json
 import math
 import os
+import shutil
 
 import keras
 import matplotlib.image
 import numpy as np
 import pytest
+import short_run
 import tensorflow as tf
 
 from cgan import data, sampling, scores
@@ -24,7 +27,8 @@ from cgan.modes.train import train
 from cgan.reopen import reopen
 from cgan.trainer import GANTrainer
 
-STEPS, MORE_STEPS, BATCH, LOG_EVERY = 150, 250, 32, 25
+STEPS, BATCH, LOG_EVERY = short_run.STEPS, short_run.BATCH, short_run.LOG_EVERY
+MORE_STEPS = 250
 
 
 def _history(path):
@@ -32,9 +36,22 @@ def _history(path):
         return list(csv.DictReader(f))
 
 
+def after_judge_jobs(folder, data_dir, mnist_dir):
+    """The README's commands (processes.AfterJudge): tests/test_front_doors.py names them too."""
+    return {short_run.NAME: short_run.job(folder, data_dir, mnist_dir)}
+
+
 @pytest.fixture(scope="module")
-def config(tmp_path_factory, mnist_dir, data_dir, mnist_judge):  # its runs are scored
+def readme_commands(mnist_judge, after_judge):
+    return after_judge.finished(short_run.NAME)
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory, mnist_dir, data_dir, readme_commands):
+    """The Config of the README's first command, for a copy of its run: the tests here change
+    the run, and the front doors' test reads it."""
     out = tmp_path_factory.mktemp("run") / "cgan"
+    shutil.copytree(short_run.folder_of(readme_commands), out)
     return Config(
         arch="cgan",
         digit=7,
@@ -45,13 +62,14 @@ def config(tmp_path_factory, mnist_dir, data_dir, mnist_judge):  # its runs are 
         mnist_dir=mnist_dir,
         data_dir=data_dir,
         eval_every=1,
-        eval_samples=500,
+        eval_samples=short_run.EVAL_SAMPLES,
     )
 
 
 @pytest.fixture(scope="module")
 def first_run(config):
-    return train(config)
+    """The grid the README's first command drew."""
+    return os.path.join(config.output_dir, "digit_7.png")
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +82,6 @@ def finished(config, first_run):
 
 def test_a_run_writes_every_output(config, first_run, mnist_judge):
     out = config.output_dir
-    assert first_run == os.path.join(out, "digit_7.png")
     grid = matplotlib.image.imread(first_run)
     # 10 x 10 tiles of 28 + 2 px, doubled
     assert grid.shape[:2] == (2 * (10 * 30 + 2), 2 * (10 * 30 + 2))
