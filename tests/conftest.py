@@ -72,13 +72,17 @@ def mnist_dir():
 
 
 def pytest_collection_modifyitems(items):
-    """Modules with a test that asks for the MNIST judge run last, and of those the ones with jobs
-    after the judge (each in file order, as the others)."""
-    late = {item.path for item in items if "mnist_judge" in getattr(item, "fixturenames", ())}
+    """Modules with a test that waits for a process started with the session (the MNIST judge's,
+    replica equivalence's) run last, and of those the ones with jobs after the judge, but for
+    those whose jobs are first in the queue (JOBS_FIRST), each in file order, as the others."""
+    waits = {"mnist_judge", "replica_equivalence"}
+    late = {item.path for item in items if waits & set(getattr(item, "fixturenames", ()))}
+
+    def waits_for_jobs(module):
+        return hasattr(module, JOBS_HOOK) and not getattr(module, "JOBS_FIRST", False)
+
     # a stable sort: the order is otherwise kept
-    items.sort(
-        key=lambda item: (item.path in late, hasattr(getattr(item, "module", None), JOBS_HOOK))
-    )
+    items.sort(key=lambda item: (item.path in late, waits_for_jobs(getattr(item, "module", None))))
 
 
 def equivalence_cases():
@@ -133,8 +137,8 @@ def background(request, tmp_path_factory, tfds_folder):
     """The slow checks with processes of their own, started with the session when a collected
     test asks for them, to overlap the tests before: the MNIST judge's process (when the files are
     there: it prepares MNIST, then the judge's reference and floor when the cache has none),
-    tests/replica_equivalence.py (at low priority: on the CPU the rest leaves), and the jobs
-    after the judge (AfterJudge). None for each that is not started."""
+    tests/replica_equivalence.py (at the jobs' lower priority: on the CPU this process leaves),
+    and the jobs after the judge (AfterJudge). None for each that is not started."""
     started = types.SimpleNamespace(judge=None, equivalence=None, after_judge=None)
     mnist = find_mnist_dir()
     if _wanted(request.session, "mnist_judge") and mnist:
@@ -147,7 +151,7 @@ def background(request, tmp_path_factory, tfds_folder):
         script = os.path.join(REPO, "tests", "replica_equivalence.py")
         command = [sys.executable, script, *equivalence_cases()]
         started.equivalence = start(
-            tmp_path_factory.mktemp("equivalence"), command, nice=10, cwd=REPO
+            tmp_path_factory.mktemp("equivalence"), command, AfterJudge.NICE, cwd=REPO
         )
     jobs = _jobs(request.session, tmp_path_factory, str(tfds_folder), mnist)
     started.after_judge = AfterJudge(started.judge, jobs) if jobs else None

@@ -7,12 +7,17 @@ import subprocess
 import threading
 import types
 
+# Lowers the priority of the session it runs in: with autogroups (Linux's default), the scheduler
+# shares the CPU between sessions first and heeds a process's nice value only inside its own.
+LOWER = 'echo "$0" > /proc/self/autogroup 2> /dev/null; exec nice -n "$0" "$@"'
+
 
 def start(folder, command, nice=0, cwd=None, env=None):
-    """`command` (argv) started in a process of its own (`nice`: at a lower priority), its output
-    going to files in `folder`: a pipe nobody reads yet would stall it once full."""
+    """`command` (argv) started in a process of its own and a session of its own (`nice`: at a
+    lower priority), its output going to files in `folder`: a pipe nobody reads yet would stall
+    it once full."""
     outputs = types.SimpleNamespace(stdout=folder / "stdout.txt", stderr=folder / "stderr.txt")
-    priority = ["nice", "-n", str(nice)] if nice else []
+    priority = ["sh", "-c", LOWER, str(nice)] if nice else []
     with open(outputs.stdout, "w") as stdout, open(outputs.stderr, "w") as stderr:
         process = subprocess.Popen(
             [*priority, *command],
@@ -35,12 +40,14 @@ class AfterJudge:
     A module defines after_judge_jobs(folder, data_dir, mnist_dir) -> {name: job(...)}; a job runs
     when a collected test asks for a fixture of its name, and that fixture gets its `result`."""
 
-    LANES = 2  # jobs at once: with this process, three processes share the two cores at times
+    LANES = 2  # jobs at once: one core each once this process has only their tests left
+    NICE = 5  # below this process, the session's longest chain of work: it keeps a core
 
     def __init__(self, judge, jobs):
         self.judge = judge
         self.jobs = jobs
-        self.waiting = list(jobs.values())  # in order; each lane takes the next
+        # in order, the first=True ones first; each lane takes the next
+        self.waiting = sorted(jobs.values(), key=lambda job: not job.first)
         self.running = set()
         self.stopped = False
         self.lock = threading.Lock()  # stop() never misses a job being started
@@ -75,7 +82,7 @@ class AfterJudge:
         with self.lock:
             if self.stopped or (job.needs_judge and not judged):
                 return "not run: no judge, or the session ended"
-            running = start(job.folder, job.command, cwd=job.cwd, env=job.env)
+            running = start(job.folder, job.command, self.NICE, job.cwd, job.env)
             self.running.add(running.process)
         try:
             return running.process.wait(timeout=job.timeout)
@@ -129,12 +136,14 @@ def _kill(process):
         pass
 
 
-def job(command, cwd=None, env_extra=None, timeout=300, needs_judge=True, after=None):
+def job(command, cwd=None, env_extra=None, timeout=300, needs_judge=True, after=None, first=False):
     """A command for AfterJudge: argv `command` (python's path first for a script), run in `cwd`
     (the job's folder when None) with `env_extra` added to the environment, killed after
     `timeout` s; not run without the judge when it `needs_judge`; started once the job named
-    `after` (of the same module, listed before it) has ended."""
+    `after` (of the same module, listed before it) has ended; with `first`, before the jobs
+    without (one that in-process tests go on from)."""
     return types.SimpleNamespace(
+        first=first,
         command=command,
         cwd=cwd,
         env=dict(os.environ, **(env_extra or {})),

@@ -29,7 +29,8 @@ def job(folder, data_dir, mnist_dir):
     short += [f"--output_dir={folder / 'short'}", f"--mnist_dir={mnist_dir}"]
     short += [f"--data_dir={data_dir}"]
     steps = [_run([*short, "--digit=7"], "first"), _run(short, "second")]
-    return command_job(["sh", "-c", " && ".join(steps)], timeout=600)
+    # first: the integration module's in-process tests go on from it
+    return command_job(["sh", "-c", " && ".join(steps)], timeout=600, first=True)
 
 
 def folder_of(result):

@@ -36,6 +36,9 @@ def _history(path):
         return list(csv.DictReader(f))
 
 
+JOBS_FIRST = True  # its job is the queue's first: the module runs before the ones with jobs
+
+
 def after_judge_jobs(folder, data_dir, mnist_dir):
     """The README's commands (processes.AfterJudge): tests/test_front_doors.py names them too."""
     return {short_run.NAME: short_run.job(folder, data_dir, mnist_dir)}
