@@ -2,11 +2,11 @@
 the MNIST judge) and helpers for command-line tests.
 
 A process started with the session prepares MNIST in the session's tfds folder and loads the
-shipped judge (its reference and floor copied into a cold cache), and the modules whose tests
-score with the judge (they ask for `mnist_judge`) run last. A module may also name commands to
-run once that process has ended (`after_judge_jobs`, see processes.AfterJudge): they run in
-processes of their own on the other core while this process runs the rest, and the modules with
-such jobs run last of all.
+shipped judge (its reference and floor copied into a cold cache), another checks replica
+equivalence, and the modules whose tests wait for either run last. A module may also name
+commands to run once the judge's process has ended (`after_judge_jobs`, see
+processes.AfterJudge): they run in processes of their own on the other core while this process
+runs the rest, and the modules with such jobs run last of all.
 """
 
 import os
@@ -136,7 +136,7 @@ def tfds_folder(tmp_path_factory):
 def background(request, tmp_path_factory, tfds_folder):
     """The slow checks with processes of their own, started with the session when a collected
     test asks for them, to overlap the tests before: the MNIST judge's process (when the files are
-    there: it prepares MNIST, then the judge's reference and floor when the cache has none),
+    there: it prepares MNIST, then loads the judge with its reference and floor),
     tests/replica_equivalence.py (at the jobs' lower priority: on the CPU this process leaves),
     and the jobs after the judge (AfterJudge). None for each that is not started."""
     started = types.SimpleNamespace(judge=None, equivalence=None, after_judge=None)
