@@ -99,10 +99,12 @@ def settings():
 
 
 def _number_or_text(value):
-    try:
-        return float(value)
-    except ValueError:
-        return value
+    for kind in (int, float):  # int first: an Optional[int] field such as d_width takes "32"
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
 
 
 def run_name(config, changed):
@@ -114,7 +116,8 @@ def run_name(config, changed):
 
 def budget_config(budget, seed, output_dir, changed):
     """The Config of the run trained for `budget` seconds with `seed`, in its own folder."""
-    config = make_config(arch=FLAGS.arch, eval_every=1, budget_seconds=budget, seed=seed, **changed)
+    fields = {"eval_every": 1, **changed}  # scored every epoch unless --set says otherwise
+    config = make_config(arch=FLAGS.arch, budget_seconds=budget, seed=seed, **fields)
     name = run_name(config, changed).replace(",", "+")
     return dataclasses.replace(config, output_dir=os.path.join(output_dir, name))
 
