@@ -57,7 +57,7 @@ def test_cgan_fast_is_cgan_with_the_same_recipe_at_three_quarters_of_its_widths(
     assert _sizes(g, "units") == [7 * 7 * 128] and _sizes(fast_g, "units") == [
         7 * 7 * 96
     ]  # the seed map
-    assert _sizes(d, "filters") == [64, 128, 128] and _sizes(fast_d, "filters") == [48, 96, 96]
+    assert _sizes(d, "filters") == [32, 64, 64] and _sizes(fast_d, "filters") == [24, 48, 48]
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda shape: "x".join(map(str, shape)))

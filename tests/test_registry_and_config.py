@@ -152,10 +152,10 @@ def test_g_width_and_d_width_reach_the_builder_and_one_without_them_is_refused_i
     def networks(arch, **widths):
         return registry.get(arch).networks((28, 28, 1), 16, 10, Config(arch=arch, **widths).recipe)
 
-    generator, discriminator = networks("cgan", d_width=32)
-    assert filters(discriminator) == [32, 64, 64] and filters(generator) == [64, 64, 1]
+    generator, discriminator = networks("cgan", d_width=64)
+    assert filters(discriminator) == [64, 128, 128] and filters(generator) == [64, 64, 1]
     generator, discriminator = networks("cgan_fast", g_width=32)  # its other width stays its own
-    assert filters(generator) == [32, 32, 1] and filters(discriminator) == [48, 96, 96]
+    assert filters(generator) == [32, 32, 1] and filters(discriminator) == [24, 48, 48]
     generator, discriminator = networks("dcgan", g_width=16, d_width=8)
     assert filters(generator) == [32, 16, 1] and filters(discriminator) == [8, 16]
     with pytest.raises(CganError, match=r"^--d_width: architecture 'dense' does not offer it$"):
