@@ -1,10 +1,11 @@
 r"""Quality against training time: for each wall-clock budget and seed, trains an architecture
-(the learning rate decays over the budget), scores it with the MNIST judge after every epoch and
-at the end, and prints images seen, wall seconds, FID, IS, precision, recall and conditional
-accuracy beside the real-data floor, then the mean and spread over the seeds and the verdict on
-each line of the quality issue.
+(the learning rate decays over the budget; the budget `default` is the default run, 3 epochs),
+scores it with the MNIST judge after every epoch and at the end, and prints images seen, wall
+seconds, FID, IS, precision, recall and conditional accuracy beside the real-data floor, then the
+mean and spread over the seeds and the verdict on each line of the quality issue.
 
     python experiments/benchmark_quality.py [--output_dir=/tmp/bench] [--budgets=300,900]
+    python experiments/benchmark_quality.py --budgets=default,300,900 --seeds=0,1,2  # every line
     python experiments/benchmark_quality.py --budgets=900 --seeds=0,1,2 \
         --set=loss=relativistic,r1=0.2,r2=0.2,augment=translation+cutout
 
@@ -35,7 +36,11 @@ from cgan.modes.train import train  # noqa: E402
 flags.DEFINE_string(
     "output_dir", None, "Folder for one run per budget (default: a fresh temporary folder)."
 )
-flags.DEFINE_list("budgets", ["300", "900"], "Training budgets in wall seconds, one run each.")
+flags.DEFINE_list(
+    "budgets",
+    ["300", "900"],
+    "Training budgets in wall seconds, or `default` (3 epochs), one run each.",
+)
 flags.DEFINE_list("seeds", ["0"], "Seeds: every budget is trained once with each.")
 flags.DEFINE_string("arch", "cgan", "Architecture to measure.")
 flags.DEFINE_list("set", [], "Config fields for the runs, field=value (+ for a comma inside).")
@@ -44,16 +49,18 @@ FLAGS = flags.FLAGS
 
 def _positive_numbers(values):
     try:
-        return all(float(value) > 0 for value in values)
+        return all(value == DEFAULT or float(value) > 0 for value in values)
     except ValueError:
         return False
 
 
 flags.register_validator(
-    "budgets", _positive_numbers, message="--budgets must be positive numbers of seconds"
+    "budgets", _positive_numbers, message="--budgets must be positive numbers of seconds or default"
 )
+DEFAULT = "default"  # the budget of the default run: Config's epochs, no clock
 
 LINES = {  # the quality issue's line for each budget, as a test on a score row given the floor
+    DEFAULT: ("FID <= 2x floor", lambda r, f: r["fid"] <= 2 * f["fid"]),
     300: (
         "FID <= 2x floor, accuracy >= 99.3%",
         lambda r, f: r["fid"] <= 2 * f["fid"] and r["accuracy"] >= 0.993,
@@ -111,11 +118,23 @@ def run_name(config, changed):
     """Folder and table name of one run: the architecture, the budget, the seed and the --set
     fields."""
     extra = [f"{name}={value}" for name, value in sorted(changed.items())]
-    return "-".join([config.arch, f"{config.budget_seconds:.0f}s", f"seed{config.seed}", *extra])
+    return "-".join([config.arch, _budget(config).replace(" ", ""), f"seed{config.seed}", *extra])
+
+
+def _budget(config):
+    """The budget in words: "300 s", or "3 epochs" for the default run."""
+    if config.budget_seconds is None:
+        return f"{config.epochs} epochs"
+    return f"{config.budget_seconds:.0f} s"
+
+
+def _line_key(config):
+    return DEFAULT if config.budget_seconds is None else round(config.budget_seconds)
 
 
 def budget_config(budget, seed, output_dir, changed):
-    """The Config of the run trained for `budget` seconds with `seed`, in its own folder."""
+    """The Config of the run trained for `budget` seconds (None: the default run) with `seed`, in
+    its own folder."""
     fields = {"eval_every": 1, **changed}  # scored every epoch unless --set says otherwise
     config = make_config(arch=FLAGS.arch, budget_seconds=budget, seed=seed, **fields)
     name = run_name(config, changed).replace(",", "+")
@@ -160,7 +179,8 @@ def measure():
     logging.set_verbosity(logging.ERROR)  # tfds and checkpoint saving log a line per file otherwise
     output_dir = FLAGS.output_dir or tempfile.mkdtemp(prefix="cgan-bench-")
     changed = settings()
-    budgets, seeds = [float(b) for b in FLAGS.budgets], [int(s) for s in FLAGS.seeds]
+    budgets = [None if b == DEFAULT else float(b) for b in FLAGS.budgets]
+    seeds = [int(s) for s in FLAGS.seeds]
     configs = [budget_config(b, seed, output_dir, changed) for b in budgets for seed in seeds]
     runtime.configure(configs[0])  # once per process; the runs differ in budget and seed only
     floor = scores.real_floor(load_judge(configs[0].data_source))
@@ -170,13 +190,13 @@ def measure():
         train(config)
         rows = scored_rows(config.output_dir)
         print_table(
-            f"{name}: {config.budget_seconds:.0f} s of training, {config.eval_samples} "
+            f"{name}: {_budget(config)} of training, {config.eval_samples} "
             "samples scored per epoch",
             rows,
             floor,
         )
-        finals.setdefault(config.budget_seconds, []).append(rows[-1])
-        line = LINES.get(round(config.budget_seconds))
+        finals.setdefault(_budget(config), []).append(rows[-1])
+        line = LINES.get(_line_key(config))
         if line:
             what, reached = line
             first = next((r for r in rows if reached(r, floor)), None)
@@ -191,7 +211,7 @@ def measure():
             verdict = "MET" if reached(rows[-1], floor) else "MISSED"
             verdicts.append(f"{name}, {what}: {verdict} at the end ({when})")
     for budget, rows in finals.items():
-        print(f"\n{budget:.0f} s, {len(rows)} seed(s): mean +- std (population) of the last row")
+        print(f"\n{budget}, {len(rows)} seed(s): mean +- std (population) of the last row")
         for name in ("fid", "precision", "recall", "accuracy", "inception_score"):
             values = np.array([r[name] for r in rows])
             ratio = f" ({values.mean() / floor['fid']:.2f}x floor)" if name == "fid" else ""
