@@ -122,14 +122,19 @@ def run_name(config, changed):
 
 
 def _budget(config):
-    """The budget in words: "300 s", or "3 epochs" for the default run."""
-    if config.budget_seconds is None:
+    """The budget in words: "300 s", "350000 images", or "3 epochs" for the default run."""
+    if config.budget is None:
         return f"{config.epochs} epochs"
-    return f"{config.budget_seconds:.0f} s"
+    kind, value = config.budget
+    return f"{value:.0f} {'s' if kind == 'seconds' else kind}"
 
 
 def _line_key(config):
-    return DEFAULT if config.budget_seconds is None else round(config.budget_seconds)
+    """The LINES key of a run: DEFAULT, its whole seconds, or None (images have no line)."""
+    if config.budget is None:
+        return DEFAULT
+    kind, value = config.budget
+    return round(value) if kind == "seconds" else None
 
 
 def budget_config(budget, seed, output_dir, changed):
