@@ -62,7 +62,7 @@ class Config(RecipeOptions):
     image_size: Optional[int] = option(
         None, "Resize the images to this side, a multiple of 4 (28, 32, 64; default: as stored)."
     )
-    epochs: int = option(3, "Passes over the training set.")
+    epochs: int = option(5, "Passes over the training set.")
     steps: Optional[int] = option(None, "Generator steps; overrides --epochs (for quick runs).")
     budget_images: Optional[int] = option(
         None, "Train until this many images are seen (replaces --epochs)."

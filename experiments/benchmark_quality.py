@@ -1,8 +1,8 @@
 r"""Quality against training time: for each wall-clock budget and seed, trains an architecture
-(the learning rate decays over the budget; the budget `default` is the default run, 3 epochs),
-scores it with the MNIST judge after every epoch and at the end, and prints images seen, wall
-seconds, FID, IS, precision, recall and conditional accuracy beside the real-data floor, then the
-mean and spread over the seeds and the verdict on each line of the quality issue.
+(the learning rate decays over the budget; the budget `default` is the default run, Config's
+epochs), scores it with the MNIST judge after every epoch and at the end, and prints images seen,
+wall seconds, FID, IS, precision, recall and conditional accuracy beside the real-data floor, then
+the mean and spread over the seeds and the verdict on each line of the quality issue.
 
     python experiments/benchmark_quality.py [--output_dir=/tmp/bench] [--budgets=300,900]
     python experiments/benchmark_quality.py --budgets=default,300,900 --seeds=0,1,2  # every line
@@ -39,7 +39,7 @@ flags.DEFINE_string(
 flags.DEFINE_list(
     "budgets",
     ["300", "900"],
-    "Training budgets in wall seconds, or `default` (3 epochs), one run each.",
+    "Training budgets in wall seconds, or `default` (the default run's epochs), one run each.",
 )
 flags.DEFINE_list("seeds", ["0"], "Seeds: every budget is trained once with each.")
 flags.DEFINE_string("arch", "cgan", "Architecture to measure.")
@@ -122,7 +122,7 @@ def run_name(config, changed):
 
 
 def _budget(config):
-    """The budget in words: "300 s", "350000 images", or "3 epochs" for the default run."""
+    """The budget in words: "300 s", "350000 images", or "5 epochs" for the default run."""
     if config.budget is None:
         return f"{config.epochs} epochs"
     kind, value = config.budget
