@@ -1,12 +1,15 @@
 """The one registry mechanism and the terms on it: re-registration, clashes, unknown names, terms
-through the registry by hand, a custom term changing the loss by exactly its weighted value, and
-the first step's check of what a term returns."""
+through the registry by hand, a custom term changing the loss by exactly its weighted value, the
+first step's check of what a term returns, and the loss plugin experiments/topk_label.py."""
 
 import dataclasses
+import importlib.util
+import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import REPO
 
 import cgan
 from cgan import losses, metric_registry, registry, schedules, terms
@@ -229,6 +232,30 @@ def test_every_kind_registers_through_a_public_function(scratch):
         return Config(mode="compare", budget_images=64)
 
     assert registry.EXPERIMENTS.get("test_tiny") is test_tiny
+
+
+def test_the_per_label_top_k_plugin_keeps_each_labels_best_fakes_and_means_over_them(scratch):
+    path = os.path.join(REPO, "experiments", "topk_label.py")
+    spec = importlib.util.spec_from_file_location("topk_label", path)
+    plugin = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plugin)  # not in sys.modules: scratch forgets its loss
+    per_example = tf.constant([1.0, 2, 3, 4, 5, 6])
+    scores = tf.constant([[0.0], [1], [5], [2], [3], [3]])
+    labels = tf.constant([0, 0, 1, 1, 2, 2])
+    keep = plugin.per_label_top_k(per_example, scores, labels, 0.0)
+    np.testing.assert_allclose(keep, [1, 2, 3, 4, 5, 6])  # all kept at the start
+    # at the end half of each label: rows 1 and 2, and both of label 2's tie; 6 rows / 4 kept
+    keep = plugin.per_label_top_k(per_example, scores, labels, 1.0)
+    np.testing.assert_allclose(keep, [0, 3, 4.5, 0, 7.5, 9])
+    loss = losses.get_loss("hinge_topk_label")
+    step = terms.Step(
+        real=None, fake=None, labels=None, fake_labels=labels, noise=None,
+        real_logits=tf.constant([[2.0], [0.5], [-1], [0], [1], [3]]), fake_logits=scores,
+        progress=tf.constant(0.0),
+    )  # fmt: skip
+    hinge = losses.get_loss("hinge")
+    np.testing.assert_allclose(loss.discriminator(step), hinge.discriminator(step))
+    np.testing.assert_allclose(loss.generator(step), hinge.generator(step))  # nothing dropped yet
 
 
 USER_CODE = """
