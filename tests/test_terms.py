@@ -1,6 +1,6 @@
 """The one registry mechanism and the terms on it: re-registration, clashes, unknown names, terms
 through the registry by hand, a custom term changing the loss by exactly its weighted value, the
-first step's check of what a term returns, and the loss plugin experiments/topk_label.py."""
+first step's check of what a term returns, and the screening plugins of experiments/."""
 
 import dataclasses
 import importlib.util
@@ -234,11 +234,17 @@ def test_every_kind_registers_through_a_public_function(scratch):
     assert registry.EXPERIMENTS.get("test_tiny") is test_tiny
 
 
+def _experiment(name):
+    """experiments/<name>.py run as a module kept out of sys.modules (scratch forgets what it
+    registers)."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, "experiments", name))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_the_per_label_top_k_plugin_keeps_each_labels_best_fakes_and_means_over_them(scratch):
-    path = os.path.join(REPO, "experiments", "topk_label.py")
-    spec = importlib.util.spec_from_file_location("topk_label", path)
-    plugin = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(plugin)  # not in sys.modules: scratch forgets its loss
+    plugin = _experiment("topk_label.py")
     per_example = tf.constant([1.0, 2, 3, 4, 5, 6])
     scores = tf.constant([[0.0], [1], [5], [2], [3], [3]])
     labels = tf.constant([0, 0, 1, 1, 2, 2])
@@ -256,6 +262,23 @@ def test_the_per_label_top_k_plugin_keeps_each_labels_best_fakes_and_means_over_
     hinge = losses.get_loss("hinge")
     np.testing.assert_allclose(loss.discriminator(step), hinge.discriminator(step))
     np.testing.assert_allclose(loss.generator(step), hinge.generator(step))  # nothing dropped yet
+
+
+def test_the_centring_plugin_moves_each_image_to_the_centre_of_its_field(scratch, monkeypatch):
+    monkeypatch.setattr(registry.ARCHITECTURES, "_entries", dict(registry.ARCHITECTURES._entries))
+    plugin = _experiment("centred_cgan.py")
+    images = -np.ones((2, 28, 28, 1), np.float32)
+    images[0, 2:5, 4:7] = 1.0  # ink centred at row 3, column 5: moved by 11 and 9 (14 - centre)
+    images[1, 13:16, 13:16] = 0.5  # centred at (14, 14) already: not moved
+    moved = plugin.CentreOfMass()(tf.constant(images)).numpy()
+    assert np.array_equal(np.argwhere(moved[0, :, :, 0] > 0), np.argwhere(images[1, :, :, 0] > 0))
+    assert set(np.unique(moved[0])) == {-1.0, 1.0}  # the background shifted in
+    np.testing.assert_array_equal(moved[1], images[1])
+    recipe = registry.get("cgan_centred").recipe
+    assert recipe == registry.get("cgan").recipe  # cgan's recipe, only the generator's end differs
+    generator, _ = registry.get("cgan_centred").build((28, 28, 1), 8, 10, d_width=16)
+    drawn = generator([tf.random.normal([4, 8]), tf.constant([0, 1, 2, 3])]).numpy()
+    assert drawn.shape == (4, 28, 28, 1) and drawn.min() >= -1 and drawn.max() <= 1
 
 
 USER_CODE = """
