@@ -34,9 +34,8 @@ class CentreOfMass(keras.layers.Layer):
         cols = tf.range(width)[None, :] - shifts[1][:, None]
         moved = tf.gather(images, tf.clip_by_value(rows, 0, height - 1), axis=1, batch_dims=1)
         moved = tf.gather(moved, tf.clip_by_value(cols, 0, width - 1), axis=2, batch_dims=1)
-        inside = ((rows >= 0) & (rows < height))[:, :, None, None] & ((cols >= 0) & (cols < width))[
-            :, None, :, None
-        ]
+        rows_inside, cols_inside = (rows >= 0) & (rows < height), (cols >= 0) & (cols < width)
+        inside = rows_inside[:, :, None, None] & cols_inside[:, None, :, None]
         return tf.where(inside, moved, tf.constant(-1.0, images.dtype))
 
 
