@@ -33,6 +33,7 @@ import pytest  # noqa: E402
 from processes import AfterJudge, start  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COMMAND = os.path.join(os.path.dirname(sys.executable), "cgan")  # installed by setup.cfg
 SIBLING_MNIST = os.path.join(REPO, "..", "shared", "data", "mnist")
 SYNTHETIC_PER_CLASS = 150  # 135 training images a class: an epoch of batch 32 is 42 steps
 # Prepares MNIST in the session's tfds folder, which the tests wait for (data_dir), then loads

@@ -1,7 +1,7 @@
 """Plugins on every front door: the worked plugin experiments/sn_cgan.py, outside cgan, registers
 an architecture with a layer of its own and a loss term; run.py trains it with --import in a
-comparison beside a built-in arm, and new processes draw, score, export and resume it from the
-run folder or the .keras file alone, and train and load it through cgan.import_plugins (a kill
+comparison beside a built-in arm, and new processes draw, export and resume it from the run
+folder or the .keras file alone, and train and load it through cgan.import_plugins (a kill
 and its resume are tests/test_reliability.py's). The plugin is never imported into this process:
 its architecture and term would join every other test's registry."""
 
@@ -50,9 +50,9 @@ def _step(name, *command):
 
 def after_judge_jobs(folder, data_dir, mnist_dir):
     """The plugin's commands, one after another in new processes (processes.AfterJudge): a
-    comparison trains it with --import; the rest reuse its arm: generate and evaluate from the
-    folder alone, export from the moved .keras file, the Python API on a copy, and run.py
-    without --import resuming another copy."""
+    comparison trains and scores it with --import; the rest reuse its arm: generate from the
+    folder alone (evaluate reopens a folder as generate does), export from the moved .keras
+    file, the Python API on a copy, and run.py without --import resuming another copy."""
     run_py, mnist = (
         os.path.join(REPO, "run.py"),
         [f"--mnist_dir={mnist_dir}", f"--data_dir={data_dir}"],
@@ -71,8 +71,6 @@ def after_judge_jobs(folder, data_dir, mnist_dir):
               "--eval_samples=100", *mnist, f"--output_dir={compared}", "--verbose=false"),
         _step("generate", python, run_py, "--mode=generate", f"--output_dir={arm}", "--digit=7",
               "--num_samples=12", f"--export={folder / 'chain' / 'sevens.npz'}"),
-        _step("evaluate", python, run_py, "--mode=evaluate", f"--output_dir={arm}",
-              "--eval_samples=120", "--verbose=false"),
         f"mkdir '{moved}' && cp '{arm}/generator.keras' '{moved}/mine.keras'"
         f" && cp '{arm}/generator.json' '{moved}/mine.json'",
         _step("export", python, run_py, "--mode=export", f"--generator={moved / 'mine.keras'}",
@@ -105,7 +103,7 @@ def compared(plugin_chain):
     chain = run.folder.parent / "chain"
     outputs = {
         name: ((run.folder / f"{name}.out").read_text(), (run.folder / f"{name}.err").read_text())
-        for name in ("compare", "generate", "evaluate", "export", "api", "resumed")
+        for name in ("compare", "generate", "export", "api", "resumed")
     }
     return types.SimpleNamespace(
         folder=chain / "compared", arm=chain / "compared" / "sn_cgan-seed0", chain=chain,
@@ -137,6 +135,9 @@ def test_compare_trains_the_plugins_arm_beside_a_built_in_one_and_records_the_pl
     assert _json(compared.arm / "generator.json")["imports"] == [plugin]
     assert _json(compared.folder / "compare.json")["imports"] == [plugin]
     assert _json(compared.folder / "cgan_fast-seed0" / "metrics.json")["num_images"] == 100
+    metrics = _json(compared.arm / "metrics.json")  # the plugin's arm, scored by the judge
+    assert metrics["num_images"] == 100 and np.isfinite(metrics["fid"])
+    assert np.asarray(metrics["confusion_matrix"]).shape == (10, 10)
 
 
 def _done(compared, name):
@@ -146,17 +147,12 @@ def _done(compared, name):
     return stdout, stderr
 
 
-def test_generate_and_evaluate_work_from_the_run_folder_alone(compared):
+def test_generate_works_from_the_run_folder_alone(compared):
     drawn, _ = _done(compared, "generate")
     assert f"wrote {compared.arm / 'digit_7.png'}" in drawn
     samples = np.load(compared.chain / "sevens.npz")
     assert samples["images"].shape == (12, 28, 28) and samples["images"].dtype == np.uint8
     assert samples["labels"].tolist() == [7] * 12
-
-    _done(compared, "evaluate")
-    metrics = _json(compared.arm / "metrics.json")
-    assert metrics["num_images"] == 120 and np.isfinite(metrics["fid"])
-    assert np.asarray(metrics["confusion_matrix"]).shape == (10, 10)
 
 
 def test_a_generator_file_exports_without_its_builder_flag_or_import(compared):
